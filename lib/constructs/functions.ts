@@ -1,0 +1,141 @@
+/**
+ * The Lambda functions: one per domain (DOMAINS in shared/http/route.ts, entry `functions/<domain>.ts`) plus the
+ * REQUEST authorizer, each with its own log group and only the permissions it needs.
+ */
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DOMAINS, type Domain } from '#shared/http/route';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+/**
+ * Table access per function, matched to the DocumentClient commands shared/db issues (Get, BatchGet, Query, Put,
+ * Update, Delete, TransactWrite). TransactWriteItems has no IAM action of its own: it is authorised per item as
+ * PutItem/UpdateItem/DeleteItem/ConditionCheckItem.
+ */
+export type TableAccess = 'none' | 'authorizer' | 'readWrite';
+const ITEM_ACTIONS: Record<Exclude<TableAccess, 'none'>, string[]> = {
+  authorizer: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  readWrite: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:Query',
+  ],
+};
+/** Only Query can use an index. */
+const INDEX_ACTIONS: Record<Exclude<TableAccess, 'none'>, string[]> = {
+  authorizer: [],
+  readWrite: ['dynamodb:Query'],
+};
+
+export interface FunctionAccess {
+  readonly table: TableAccess;
+  readonly serverSecrets: boolean;
+  readonly memorySize: number;
+}
+
+/** A Record over Domain, so adding a domain to DOMAINS fails to compile until its access is decided here. */
+export const DOMAIN_ACCESS: Record<Domain, FunctionAccess> = {
+  // health and the OpenAPI document: no data, no secrets.
+  platform: { table: 'none', serverSecrets: false, memorySize: 512 },
+  inventory: { table: 'readWrite', serverSecrets: true, memorySize: 1024 },
+};
+export const AUTHORIZER_ACCESS: FunctionAccess = { table: 'authorizer', serverSecrets: true, memorySize: 512 };
+
+export interface ApiFunctionsProps {
+  readonly table: dynamodb.ITableV2;
+  readonly serverSecrets: secretsmanager.ISecret;
+}
+
+export class ApiFunctions extends Construct {
+  readonly byDomain: Record<Domain, nodejs.NodejsFunction>;
+  readonly authorizer: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, private readonly props: ApiFunctionsProps) {
+    super(scope, id);
+    const byDomain: Partial<Record<Domain, nodejs.NodejsFunction>> = {};
+    for (const domain of DOMAINS) {
+      byDomain[domain] = this.createFunction(`${capitalize(domain)}Function`, `functions/${domain}.ts`, DOMAIN_ACCESS[domain], {
+        timeout: Duration.seconds(10),
+        description: `dc-inventory ${domain} routes`,
+      });
+    }
+    this.byDomain = byDomain as Record<Domain, nodejs.NodejsFunction>;
+    this.authorizer = this.createFunction('AuthorizerFunction', 'functions/authorizer.ts', AUTHORIZER_ACCESS, {
+      timeout: Duration.seconds(5),
+      description: 'dc-inventory API key authorizer',
+    });
+  }
+
+  private createFunction(
+    id: string,
+    entry: string,
+    access: FunctionAccess,
+    options: { timeout: Duration; description: string },
+  ): nodejs.NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: LOG_RETENTION });
+    const fn = new nodejs.NodejsFunction(this, id, {
+      entry: path.join(PROJECT_ROOT, entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: LAMBDA_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: access.memorySize,
+      timeout: options.timeout,
+      description: options.description,
+      logGroup,
+      environment: {
+        // Both are harmless to expose; permissions, not environment, decide what a function may touch.
+        TABLE_NAME: this.props.table.tableName,
+        SERVER_SECRETS_ARN: this.props.serverSecrets.secretArn,
+        NODE_OPTIONS: '--enable-source-maps',
+        LOG_LEVEL: 'info',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // ESM output still meets CommonJS dependencies that call require().
+        banner: "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);",
+        externalModules: ['@aws-sdk/*'],
+        tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
+      },
+    });
+
+    if (access.table !== 'none') {
+      const tableArn = this.props.table.tableArn;
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ITEM_ACTIONS[access.table], resources: [tableArn] }));
+      const indexActions = INDEX_ACTIONS[access.table];
+      if (indexActions.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: indexActions, resources: [`${tableArn}/index/*`] }));
+      }
+    }
+    if (access.serverSecrets) {
+      this.props.serverSecrets.grantRead(fn);
+    }
+    return fn;
+  }
+}
+
+function capitalize(value: string): string {
+  return value.charAt(0).toUpperCase() + value.slice(1);
+}

@@ -1,0 +1,39 @@
+/**
+ * The whole deployment: data (table + secrets), one Lambda per domain plus the authorizer, and the REST API whose
+ * resources and methods come from the route table (shared/routes.ts).
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { RouteDefinition } from '#shared/http/route';
+import { InventoryApi } from './constructs/api';
+import { DataStore } from './constructs/data';
+import { ApiFunctions } from './constructs/functions';
+
+export interface InventoryStackProps extends StackProps {
+  readonly routes: readonly RouteDefinition[];
+}
+
+export class InventoryStack extends Stack {
+  readonly data: DataStore;
+  readonly functions: ApiFunctions;
+  readonly api: InventoryApi;
+
+  constructor(scope: Construct, id: string, props: InventoryStackProps) {
+    super(scope, id, props);
+
+    this.data = new DataStore(this, 'Data');
+    this.functions = new ApiFunctions(this, 'Functions', {
+      table: this.data.table,
+      serverSecrets: this.data.serverSecrets,
+    });
+    this.api = new InventoryApi(this, 'Api', {
+      routes: props.routes,
+      functions: this.functions.byDomain,
+      authorizerFunction: this.functions.authorizer,
+      serverSecrets: this.data.serverSecrets,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Stage URL; append /v1/...' });
+    new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Who is calling, and what they may do. The authorizer builds a Principal from a credential; every route asks
+ * `assertScope` for the action and `datacenterAccess` for the objects. Issue-3 identity (users, roles, sessions)
+ * only changes how a Principal is built, not how it is checked.
+ */
+import { z } from 'zod';
+
+export const ROLES = ['admin', 'operator', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The documented scope list (README "Scopes"). A key acts with the intersection of its scopes and its role's. */
+export const SCOPES = [
+  'inventory:read',
+  'inventory:write',
+  'sync:run',
+  'alerts:read',
+  'alerts:write',
+  'operations:read',
+  'operations:write',
+  'admin',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** What each role may ever do; a key's effective scopes are its own scopes narrowed by this. */
+export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+  admin: SCOPES,
+  operator: ['inventory:read', 'inventory:write', 'sync:run', 'alerts:read', 'alerts:write', 'operations:read', 'operations:write'],
+  viewer: ['inventory:read', 'alerts:read', 'operations:read'],
+};
+
+export const DatacenterAccessSchema = z.union([
+  z.literal('all'),
+  z.array(z.object({ datacenter_id: z.string(), access: z.enum(['read', 'write']) })),
+]);
+export type DatacenterAccess = z.infer<typeof DatacenterAccessSchema>;
+
+export const PrincipalSchema = z.object({
+  /** `api_key`, `session` or `system` (scheduled jobs such as `system:sync`). */
+  kind: z.enum(['api_key', 'session', 'system']),
+  /** The credential's id (API key id, session id) or the system actor name. */
+  id: z.string(),
+  user_id: z.string().nullable(),
+  role: z.enum(ROLES),
+  scopes: z.array(z.enum(SCOPES)),
+  datacenter_access: DatacenterAccessSchema,
+});
+export type Principal = z.infer<typeof PrincipalSchema>;
+
+export function effectiveScopes(role: Role, requested: readonly Scope[]): Scope[] {
+  const allowed = new Set(ROLE_SCOPES[role]);
+  return requested.filter((scope) => allowed.has(scope));
+}
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.includes(scope) || principal.scopes.includes('admin');
+}
+
+export type AccessLevel = 'read' | 'write';
+
+/** May the principal see (read) or change (write) objects of this datacenter? */
+export function canAccessDatacenter(principal: Principal, datacenterId: string, level: AccessLevel): boolean {
+  if (principal.datacenter_access === 'all') return true;
+  const grant = principal.datacenter_access.find((entry) => entry.datacenter_id === datacenterId);
+  if (!grant) return false;
+  return level === 'read' || grant.access === 'write';
+}
+
+/** The actor string recorded in audit trails. */
+export function actorOf(principal: Principal): string {
+  return principal.kind === 'system' ? principal.id : `${principal.kind}:${principal.id}`;
+}
+
+export const SYSTEM_SYNC: Principal = {
+  kind: 'system',
+  id: 'system:sync',
+  user_id: null,
+  role: 'admin',
+  scopes: ['admin'],
+  datacenter_access: 'all',
+};

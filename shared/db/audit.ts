@@ -1,0 +1,71 @@
+/**
+ * Audit records are written inside the same transaction as the change they describe, so a write and its audit
+ * record cannot be separated. A record holds only the fields that changed, before and after.
+ */
+import { actorOf, type Principal } from '#shared/auth/principal';
+import { INDEXES, KEY_ATTRIBUTES } from '#shared/db/table';
+import type { EntityDefinition, EntityRecord } from '#shared/model/entity';
+import { clock, uuidv7 } from '#shared/model/ids';
+
+export interface WriteContext {
+  readonly principal: Principal;
+  readonly requestId: string;
+}
+
+export type AuditAction = 'create' | 'update' | 'delete';
+
+/** Fields never copied into an audit record. */
+const BOOKKEEPING_FIELDS = new Set(['updated_at', 'version']);
+const REDACTED = '[redacted]';
+const SECRET_FIELD = /(password|secret|hash|token|private_key)/i;
+
+/** Audit retention, days (env `AUDIT_RETENTION_DAYS`, default 400 so a year of history is always there). */
+export function auditRetentionDays(): number {
+  const configured = Number(process.env.AUDIT_RETENTION_DAYS);
+  return Number.isFinite(configured) && configured > 0 ? configured : 400;
+}
+
+export function auditChanges(before: EntityRecord | undefined, after: EntityRecord | undefined) {
+  const names = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  for (const name of [...names].sort()) {
+    if (BOOKKEEPING_FIELDS.has(name)) continue;
+    const old = before?.[name] ?? null;
+    const next = after?.[name] ?? null;
+    if (JSON.stringify(old) === JSON.stringify(next)) continue;
+    changes[name] = SECRET_FIELD.test(name) ? { before: old === null ? null : REDACTED, after: next === null ? null : REDACTED } : { before: old, after: next };
+  }
+  return changes;
+}
+
+export function auditPut(
+  table: string,
+  change: { action: AuditAction; entity: EntityDefinition; before: EntityRecord | undefined; after: EntityRecord | undefined; context: WriteContext },
+) {
+  const id = uuidv7();
+  const at = clock.now();
+  const subject = change.after ?? change.before;
+  const entityId = subject?.id ?? 'unknown';
+  return {
+    Put: {
+      TableName: table,
+      Item: {
+        [KEY_ATTRIBUTES.partitionKey]: `AUDIT#${change.entity.type}#${entityId}`,
+        [KEY_ATTRIBUTES.sortKey]: `${at.toISOString()}#${id}`,
+        [KEY_ATTRIBUTES.type]: 'audit_event',
+        [INDEXES.byType.partitionKey]: 'audit_event',
+        [INDEXES.byType.sortKey]: id,
+        [KEY_ATTRIBUTES.timeToLive]: Math.floor(at.getTime() / 1000) + auditRetentionDays() * 86_400,
+        id,
+        at: at.toISOString(),
+        action: change.action,
+        entity_type: change.entity.type,
+        entity_id: entityId,
+        actor: actorOf(change.context.principal),
+        actor_user_id: change.context.principal.user_id,
+        request_id: change.context.requestId,
+        changes: auditChanges(change.before, change.after),
+      },
+    },
+  };
+}

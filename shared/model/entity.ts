@@ -1,0 +1,179 @@
+/**
+ * One definition per entity drives validation (create/patch bodies), the public representation, the storage keys
+ * and the OpenAPI schemas. Domain modules call `defineEntity`; the repository and the generic CRUD routes only read
+ * the definition.
+ */
+import { z } from 'zod';
+import type { ErrorDetail } from '#shared/http/errors';
+import type { IndexName } from '#shared/db/table';
+
+// biome-ignore lint/suspicious/noExplicitAny: any zod shape
+export type AnyShape = Record<string, z.ZodType<any>>;
+
+export interface BaseFields {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** A stored object as the domain sees it: base fields, its own fields, and read-only extras. */
+export type EntityRecord = BaseFields & Record<string, unknown>;
+
+export interface UniqueConstraint {
+  /** Field path reported in the 409 details. */
+  readonly field: string;
+  /** The value that must be unique, or undefined when the constraint does not apply (e.g. empty optional). */
+  readonly value: (record: EntityRecord) => string | undefined;
+}
+
+export interface Reference {
+  /** The field holding the referenced id. */
+  readonly field: string;
+  /** The referenced entity (a thunk, so entities can reference each other). */
+  readonly target: () => EntityDefinition;
+  /** The target must be in the same datacenter as this record (a VM's server). */
+  readonly sameDatacenter?: boolean;
+}
+
+export interface ListAccess {
+  /** The filter parameter that selects this access path. */
+  readonly param: string;
+  readonly index: IndexName;
+  /** The index partition value for a filter value. */
+  readonly partition: (value: string) => string;
+}
+
+export interface EntityDefinition<Shape extends AnyShape = AnyShape> {
+  /** The `type` attribute stored on every item, snake_case: `server`, `storage_bay`. */
+  readonly type: string;
+  /** Upper-case key prefix: `SERVER`. */
+  readonly prefix: string;
+  /** URL collection: `servers`. */
+  readonly collection: string;
+  /** PascalCase name for OpenAPI schemas: `Server`. */
+  readonly schemaName: string;
+  /** Human label for messages: `server`. */
+  readonly label: string;
+  /** Writable fields, with create-time requiredness. Optional fields should be `.nullable().optional()`. */
+  readonly fields: z.ZodObject<Shape>;
+  /** Fields that can be set on create but never changed afterwards. */
+  readonly immutable: readonly (keyof Shape & string)[];
+  /** Output-only fields computed by the service (e.g. a NIC's datacenter_id). */
+  readonly readOnly: z.ZodObject<AnyShape>;
+  readonly unique: readonly UniqueConstraint[];
+  readonly references: readonly Reference[];
+  /** Index key values for the item, derived from the record. */
+  readonly indexKeys: (record: EntityRecord) => Partial<Record<IndexName, { pk: string; sk: string }>>;
+  /** Filter-driven access paths, tried in order; the type index is the fallback. */
+  readonly listAccess: readonly ListAccess[];
+  /** Query parameters accepted on the list route (besides limit/cursor/tag). */
+  readonly filters: z.ZodObject<AnyShape>;
+  /** Whether objects carry tags (`tag_ids`, `/tags` sub-resource, `?tag=` filter). */
+  readonly taggable: boolean;
+  /** The datacenter an object belongs to, for access checks; undefined for global objects (tags, datacenters themselves decide by id). */
+  readonly datacenterOf: (record: EntityRecord) => string | undefined;
+  /** Cross-field rules on the full record after create or patch. */
+  readonly validate: (record: EntityRecord) => ErrorDetail[];
+  /** Read-only fields computed from the record and its referenced objects (e.g. a NIC's datacenter_id). */
+  readonly derive: (record: EntityRecord, targets: ReadonlyMap<string, EntityRecord>) => Record<string, unknown>;
+}
+
+export interface EntityOptions<Shape extends AnyShape> {
+  type: string;
+  collection: string;
+  schemaName: string;
+  label?: string;
+  fields: z.ZodObject<Shape>;
+  immutable?: readonly (keyof Shape & string)[];
+  readOnly?: z.ZodObject<AnyShape>;
+  unique?: readonly UniqueConstraint[];
+  references?: readonly Reference[];
+  indexKeys?: (record: EntityRecord) => Partial<Record<IndexName, { pk: string; sk: string }>>;
+  listAccess?: readonly ListAccess[];
+  filters?: z.ZodObject<AnyShape>;
+  taggable?: boolean;
+  datacenterOf?: (record: EntityRecord) => string | undefined;
+  validate?: (record: EntityRecord) => ErrorDetail[];
+  derive?: (record: EntityRecord, targets: ReadonlyMap<string, EntityRecord>) => Record<string, unknown>;
+}
+
+export function defineEntity<Shape extends AnyShape>(options: EntityOptions<Shape>): EntityDefinition {
+  const definition: EntityDefinition<Shape> = {
+    type: options.type,
+    prefix: options.type.toUpperCase(),
+    collection: options.collection,
+    schemaName: options.schemaName,
+    label: options.label ?? options.type.replaceAll('_', ' '),
+    fields: options.fields,
+    immutable: options.immutable ?? [],
+    readOnly: options.readOnly ?? z.object({}),
+    unique: options.unique ?? [],
+    references: options.references ?? [],
+    indexKeys: options.indexKeys ?? (() => ({})),
+    listAccess: options.listAccess ?? [],
+    filters: options.filters ?? z.object({}),
+    taggable: options.taggable ?? false,
+    datacenterOf: options.datacenterOf ?? (() => undefined),
+    validate: options.validate ?? (() => []),
+    derive: options.derive ?? (() => ({})),
+  };
+  // Field-level typing matters while defining; consumers work on the erased shape.
+  return definition as unknown as EntityDefinition;
+}
+
+export const baseFieldsSchema = z.object({
+  id: z.string().meta({ description: 'UUID v7, time-ordered' }),
+  created_at: z.string().meta({ description: 'ISO 8601 UTC' }),
+  updated_at: z.string().meta({ description: 'ISO 8601 UTC' }),
+  version: z.number().int().meta({ description: '+1 on every write; send it back in If-Match' }),
+});
+
+export const TAG_IDS_FIELD = 'tag_ids';
+
+/** Body schema of `POST /v1/<collection>`. */
+export function createSchema(entity: EntityDefinition) {
+  return entity.fields.strict();
+}
+
+/** Body schema of `PATCH /v1/<collection>/{id}`: every writable, mutable field optional, at least one. */
+export function patchSchema(entity: EntityDefinition) {
+  const omit = Object.fromEntries(entity.immutable.map((field) => [field, true])) as Record<string, true>;
+  return entity.fields
+    .omit(omit)
+    .partial()
+    .strict()
+    .refine((body) => Object.keys(body).length > 0, { message: 'give at least one field to change' });
+}
+
+/** The public representation: base fields, own fields (null when unset), read-only fields, tags. */
+export function outputSchema(entity: EntityDefinition) {
+  const ownFields = Object.fromEntries(
+    Object.entries(entity.fields.shape).map(([name, schema]) => [name, requiredNullable(schema)]),
+  );
+  let schema = baseFieldsSchema.extend(ownFields).extend(entity.readOnly.shape);
+  if (entity.taggable) schema = schema.extend({ [TAG_IDS_FIELD]: z.array(z.string()) });
+  return schema;
+}
+
+function requiredNullable(schema: z.ZodType): z.ZodType {
+  const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+  return inner instanceof z.ZodNullable ? inner : inner.nullable();
+}
+
+/** Every key of the public representation, in a stable order. */
+export function publicKeys(entity: EntityDefinition): string[] {
+  const keys = [...Object.keys(baseFieldsSchema.shape), ...Object.keys(entity.fields.shape), ...Object.keys(entity.readOnly.shape)];
+  if (entity.taggable) keys.push(TAG_IDS_FIELD);
+  return keys;
+}
+
+/** Strips storage attributes and fills unset fields with null. */
+export function toResource(entity: EntityDefinition, record: Record<string, unknown>): Record<string, unknown> {
+  const resource: Record<string, unknown> = {};
+  for (const key of publicKeys(entity)) {
+    const value = record[key];
+    resource[key] = value === undefined ? (key === TAG_IDS_FIELD ? [] : null) : value;
+  }
+  return resource;
+}
