@@ -11,7 +11,7 @@ import {
   createSchema,
   type EntityDefinition,
   type EntityRecord,
-  outputSchema,
+  resourceSchema,
   patchSchema,
   TAG_IDS_FIELD,
   toResource,
@@ -182,7 +182,7 @@ export interface CrudOptions {
 
 export function crudRoutes(entity: EntityDefinition, options: CrudOptions): RouteDefinition[] {
   const base = `/v1/${entity.collection}`;
-  const item = outputSchema(entity).meta({ id: entity.schemaName });
+  const item = resourceSchema(entity);
   const createBody = createSchema(entity).meta({ id: `${entity.schemaName}Create` });
   const updateBody = patchSchema(entity).meta({ id: `${entity.schemaName}Update` });
   const listQuery = listQueryBase
@@ -302,7 +302,7 @@ const tagSetBody = z
 let tagSetResponseCache: z.ZodType | undefined;
 function tagSetResponseSchema(): z.ZodType {
   tagSetResponseCache ??= z
-    .object({ tag_ids: z.array(z.string()), tags: z.array(outputSchema(tagEntity).meta({ id: tagEntity.schemaName })) })
+    .object({ tag_ids: z.array(z.string()), tags: z.array(resourceSchema(tagEntity)) })
     .meta({ id: 'TagSetResponse' });
   return tagSetResponseCache;
 }

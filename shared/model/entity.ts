@@ -161,6 +161,17 @@ function requiredNullable(schema: z.ZodType): z.ZodType {
   return inner instanceof z.ZodNullable ? inner : inner.nullable();
 }
 
+const resourceSchemas = new WeakMap<EntityDefinition, z.ZodType>();
+/** The output schema registered under the entity's OpenAPI name, built once per entity. */
+export function resourceSchema(entity: EntityDefinition): z.ZodType {
+  let schema = resourceSchemas.get(entity);
+  if (!schema) {
+    schema = outputSchema(entity).meta({ id: entity.schemaName });
+    resourceSchemas.set(entity, schema);
+  }
+  return schema;
+}
+
 /** Every key of the public representation, in a stable order. */
 export function publicKeys(entity: EntityDefinition): string[] {
   const keys = [...Object.keys(baseFieldsSchema.shape), ...Object.keys(entity.fields.shape), ...Object.keys(entity.readOnly.shape)];

@@ -65,6 +65,10 @@ const fixtureRoutes = [
   { operationId: 'serverVms', method: 'GET', path: '/v1/servers/{id}/vms', domain: 'inventory', auth: { scope: 'inventory:read' } },
 ] as unknown as RouteDefinition[];
 
+test('only health and the OpenAPI document are public in the real route table', () => {
+  expect(allRoutes.filter(isPublic).map((r) => r.operationId).sort()).toEqual(['health', 'openapi']);
+});
+
 describe.each([
   ['allRoutes', allRoutes],
   ['fixture routes', fixtureRoutes],

@@ -1,0 +1,13 @@
+/** Starts one in-memory DynamoDB Local for the whole run; workers inherit its endpoint through the environment. */
+import { startDynamoLocal } from '#local/dynamodb';
+
+declare global {
+  // biome-ignore lint/style/noVar: jest shares globals between globalSetup and globalTeardown this way
+  var __DYNAMO_STOP__: (() => Promise<void>) | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const dynamo = await startDynamoLocal();
+  process.env.TEST_DYNAMODB_ENDPOINT = dynamo.endpoint;
+  globalThis.__DYNAMO_STOP__ = dynamo.stop;
+}
