@@ -108,7 +108,9 @@ async function dispatch(route: RouteDefinition, event: APIGatewayProxyEvent, sta
 
   const idempotencyKey = state.headers['idempotency-key'];
   if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
-    throw validationError('Idempotency-Key must be 1 to 255 characters.', [{ path: 'header.idempotency-key', message: 'must be 1 to 255 characters' }]);
+    throw validationError('Idempotency-Key must be 1 to 255 characters.', [
+      { path: 'header.idempotency-key', message: 'must be 1 to 255 characters' },
+    ]);
   }
   const request = {
     params,
@@ -123,8 +125,13 @@ async function dispatch(route: RouteDefinition, event: APIGatewayProxyEvent, sta
 
   if (route.method !== 'POST' || idempotencyKey === undefined || !principal) return route.handle(request);
 
-  let claim: IdempotencyClaim | undefined = await claimIdempotencyKey(principal.id, idempotencyKey, requestFingerprint(route.operationId, params, body));
-  if (claim.replay) return { status: claim.replay.status, body: claim.replay.body, headers: { ...claim.replay.headers, 'idempotent-replayed': 'true' } };
+  let claim: IdempotencyClaim | undefined = await claimIdempotencyKey(
+    principal.id,
+    idempotencyKey,
+    requestFingerprint(route.operationId, params, body),
+  );
+  if (claim.replay)
+    return { status: claim.replay.status, body: claim.replay.body, headers: { ...claim.replay.headers, 'idempotent-replayed': 'true' } };
   try {
     const response = await route.handle(request);
     if (response.status < 300) {
@@ -189,7 +196,8 @@ function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, strin
     throw new ApiError('unsupported_media_type', 'Send the body as application/json.');
   }
   const text = bytes.toString('utf8');
-  if (text.trim().length === 0) throw validationError('The request body is empty; send a JSON object.', [{ path: '', message: 'required' }]);
+  if (text.trim().length === 0)
+    throw validationError('The request body is empty; send a JSON object.', [{ path: '', message: 'required' }]);
   try {
     return JSON.parse(text);
   } catch {

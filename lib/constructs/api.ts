@@ -32,7 +32,12 @@ const GATEWAY_ERRORS: ReadonlyArray<{ id: string; type: apigateway.ResponseType;
   { id: 'ResourceNotFound', type: apigateway.ResponseType.RESOURCE_NOT_FOUND, code: 'not_found', message: 'No such route.' },
   { id: 'Throttled', type: apigateway.ResponseType.THROTTLED, code: 'too_many_requests', message: 'Too many requests; slow down.' },
   { id: 'QuotaExceeded', type: apigateway.ResponseType.QUOTA_EXCEEDED, code: 'too_many_requests', message: 'Request quota exceeded.' },
-  { id: 'RequestTooLarge', type: apigateway.ResponseType.REQUEST_TOO_LARGE, code: 'payload_too_large', message: 'The request is too large.' },
+  {
+    id: 'RequestTooLarge',
+    type: apigateway.ResponseType.REQUEST_TOO_LARGE,
+    code: 'payload_too_large',
+    message: 'The request is too large.',
+  },
   {
     id: 'UnsupportedMediaType',
     type: apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE,

@@ -64,7 +64,11 @@ export class ApiFunctions extends Construct {
   readonly byDomain: Record<Domain, nodejs.NodejsFunction>;
   readonly authorizer: nodejs.NodejsFunction;
 
-  constructor(scope: Construct, id: string, private readonly props: ApiFunctionsProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: ApiFunctionsProps,
+  ) {
     super(scope, id);
     const byDomain: Partial<Record<Domain, nodejs.NodejsFunction>> = {};
     for (const domain of DOMAINS) {

@@ -107,7 +107,10 @@ async function touchLastUsed(stored: StoredApiKey, now: Date): Promise<void> {
         Key: apiKeyItemKey(stored.id),
         UpdateExpression: 'SET last_used_at = :now',
         ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)',
-        ExpressionAttributeValues: { ':now': now.toISOString(), ':cutoff': new Date(now.getTime() - LAST_USED_RESOLUTION_MS).toISOString() },
+        ExpressionAttributeValues: {
+          ':now': now.toISOString(),
+          ':cutoff': new Date(now.getTime() - LAST_USED_RESOLUTION_MS).toISOString(),
+        },
       }),
     );
   } catch (error) {

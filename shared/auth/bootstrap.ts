@@ -10,7 +10,10 @@ import { tableName } from '#shared/config';
 
 const POINTER_KEY = { pk: 'BOOTSTRAP#ADMIN_API_KEY', sk: '#META' };
 
-export type BootstrapOutcome = { kind: 'configured'; id: string } | { kind: 'generated'; id: string; key: string } | { kind: 'existing'; id: string };
+export type BootstrapOutcome =
+  | { kind: 'configured'; id: string }
+  | { kind: 'generated'; id: string; key: string }
+  | { kind: 'existing'; id: string };
 
 export async function ensureBootstrapAdminKey(configuredKey: string | undefined): Promise<BootstrapOutcome> {
   const db = documentClient();
@@ -22,12 +25,18 @@ export async function ensureBootstrapAdminKey(configuredKey: string | undefined)
     const id = await apiKeyIdOf(configuredKey);
     if (!id) throw new Error('ADMIN_API_KEY is not acceptable.');
     if (id !== currentId) {
-      await storeApiKey({ name: 'bootstrap admin (ADMIN_API_KEY)', role: 'admin', scopes: ['admin'], datacenter_access: 'all' }, configuredKey);
+      await storeApiKey(
+        { name: 'bootstrap admin (ADMIN_API_KEY)', role: 'admin', scopes: ['admin'], datacenter_access: 'all' },
+        configuredKey,
+      );
       await db.send(new PutCommand({ TableName: tableName(), Item: { ...POINTER_KEY, type: 'bootstrap_pointer', api_key_id: id } }));
       if (currentId) await revokeApiKey(currentId).catch(() => undefined);
     } else {
       // Same key as before: refresh the stored hash in case the pepper changed.
-      await storeApiKey({ name: 'bootstrap admin (ADMIN_API_KEY)', role: 'admin', scopes: ['admin'], datacenter_access: 'all' }, configuredKey);
+      await storeApiKey(
+        { name: 'bootstrap admin (ADMIN_API_KEY)', role: 'admin', scopes: ['admin'], datacenter_access: 'all' },
+        configuredKey,
+      );
     }
     return { kind: 'configured', id };
   }

@@ -33,14 +33,22 @@ export function auditChanges(before: EntityRecord | undefined, after: EntityReco
     const old = before?.[name] ?? null;
     const next = after?.[name] ?? null;
     if (JSON.stringify(old) === JSON.stringify(next)) continue;
-    changes[name] = SECRET_FIELD.test(name) ? { before: old === null ? null : REDACTED, after: next === null ? null : REDACTED } : { before: old, after: next };
+    changes[name] = SECRET_FIELD.test(name)
+      ? { before: old === null ? null : REDACTED, after: next === null ? null : REDACTED }
+      : { before: old, after: next };
   }
   return changes;
 }
 
 export function auditPut(
   table: string,
-  change: { action: AuditAction; entity: EntityDefinition; before: EntityRecord | undefined; after: EntityRecord | undefined; context: WriteContext },
+  change: {
+    action: AuditAction;
+    entity: EntityDefinition;
+    before: EntityRecord | undefined;
+    after: EntityRecord | undefined;
+    context: WriteContext;
+  },
 ) {
   const id = uuidv7();
   const at = clock.now();

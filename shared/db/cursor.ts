@@ -20,7 +20,11 @@ interface CursorPayload {
 }
 
 export function listScope(parts: Record<string, unknown>): string {
-  const canonical = JSON.stringify(Object.keys(parts).sort().map((key) => [key, parts[key]]));
+  const canonical = JSON.stringify(
+    Object.keys(parts)
+      .sort()
+      .map((key) => [key, parts[key]]),
+  );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

@@ -263,7 +263,10 @@ export class Repository {
           ),
         );
         const links = result.Items ?? [];
-        const records = await this.batchGet(entity, links.map((item) => String(item.entity_id)));
+        const records = await this.batchGet(
+          entity,
+          links.map((item) => String(item.entity_id)),
+        );
         const entries = links.flatMap((item) => {
           const record = records.get(String(item.entity_id));
           if (!record || !matches(record, filters)) return [];
@@ -281,7 +284,11 @@ export class Repository {
     const now = nowIso();
     const record = { ...data, id: uuidv7(), created_at: now, updated_at: now, version: 1 } as EntityRecord;
     const plan: PlannedWrite = { items: [], meanings: [] };
-    add(plan, { Put: { TableName: this.table, Item: storageItem(entity, record), ConditionExpression: 'attribute_not_exists(pk)' } }, { kind: 'exists' });
+    add(
+      plan,
+      { Put: { TableName: this.table, Item: storageItem(entity, record), ConditionExpression: 'attribute_not_exists(pk)' } },
+      { kind: 'exists' },
+    );
     this.planGuards(plan, entity, record.id, new Map(), uniqueValues(entity, record));
     this.planReferences(plan, entity, new Map(), referencedIds(entity, record), entity.datacenterOf(record));
     add(plan, auditPut(this.table, { action: 'create', entity, before: undefined, after: record, context }), { kind: 'exists' });
@@ -406,14 +413,21 @@ export class Repository {
     expectedVersion?: number | null,
   ): Promise<{ record: EntityRecord; changed: boolean }> {
     const wanted = [...new Set(tagIds)].sort();
-    return this.update(entity, id, () => ({ tag_ids: wanted.length > 0 ? wanted : undefined }), context, expectedVersion, (current) => {
-      const before = new Set(tagIdsOf(current));
-      const after = new Set(wanted);
-      const plan: PlannedWrite = { items: [], meanings: [] };
-      for (const tagId of after) if (!before.has(tagId)) this.planTagLink(plan, entity, id, tagId, 'add');
-      for (const tagId of before) if (!after.has(tagId)) this.planTagLink(plan, entity, id, tagId, 'remove');
-      return plan;
-    });
+    return this.update(
+      entity,
+      id,
+      () => ({ tag_ids: wanted.length > 0 ? wanted : undefined }),
+      context,
+      expectedVersion,
+      (current) => {
+        const before = new Set(tagIdsOf(current));
+        const after = new Set(wanted);
+        const plan: PlannedWrite = { items: [], meanings: [] };
+        for (const tagId of after) if (!before.has(tagId)) this.planTagLink(plan, entity, id, tagId, 'add');
+        for (const tagId of before) if (!after.has(tagId)) this.planTagLink(plan, entity, id, tagId, 'remove');
+        return plan;
+      },
+    );
   }
 
   // ---------------------------------------------------------------- planning helpers
@@ -425,7 +439,13 @@ export class Repository {
     return result.Item;
   }
 
-  private planGuards(plan: PlannedWrite, entity: EntityDefinition, ownerId: string, before: Map<string, string>, after: Map<string, string>) {
+  private planGuards(
+    plan: PlannedWrite,
+    entity: EntityDefinition,
+    ownerId: string,
+    before: Map<string, string>,
+    after: Map<string, string>,
+  ) {
     for (const [field, value] of before) {
       if (after.get(field) === value) continue;
       add(
@@ -527,7 +547,12 @@ export class Repository {
       );
       add(
         plan,
-        { Put: { TableName: this.table, Item: { ...link, type: 'entity_tag', tag_id: tagId, entity_type: entity.type, entity_id: entityId } } },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...link, type: 'entity_tag', tag_id: tagId, entity_type: entity.type, entity_id: entityId },
+          },
+        },
         { kind: 'version' },
       );
     } else {
@@ -571,7 +596,10 @@ export class Repository {
           if (throttled) throw serviceBusy();
           throw conflict(`The ${entity.label} is being changed by another request; retry.`);
         }
-        throw explainFailure(entity, failed.map((position) => plan.meanings[position]));
+        throw explainFailure(
+          entity,
+          failed.map((position) => plan.meanings[position]),
+        );
       }
     }
   }
@@ -645,7 +673,9 @@ function referenceBlockers(item: Record<string, unknown>): string[] {
 }
 
 function stillReferenced(entity: EntityDefinition, blockers: string[]): ApiError {
-  const readable = blockers.map((blocker) => blocker.replace(/entity tags?$/, (match) => (match.endsWith('s') ? 'tagged objects' : 'tagged object')));
+  const readable = blockers.map((blocker) =>
+    blocker.replace(/entity tags?$/, (match) => (match.endsWith('s') ? 'tagged objects' : 'tagged object')),
+  );
   return conflict(`The ${entity.label} still has ${readable.join(', ')}; remove or move them first.`);
 }
 

@@ -40,7 +40,11 @@ export const TABLE_DEFINITION = {
 /** The CreateTable input for DynamoDB Local and tests (CDK builds the same shape in lib/). */
 export function createTableInput(tableName: string) {
   const indexes = Object.values(INDEXES);
-  const attributeNames = [KEY_ATTRIBUTES.partitionKey, KEY_ATTRIBUTES.sortKey, ...indexes.flatMap((index) => [index.partitionKey, index.sortKey])];
+  const attributeNames = [
+    KEY_ATTRIBUTES.partitionKey,
+    KEY_ATTRIBUTES.sortKey,
+    ...indexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+  ];
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,

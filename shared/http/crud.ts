@@ -63,7 +63,12 @@ export function etagOf(record: EntityRecord): string {
   return `"${record.version}"`;
 }
 
-export function objectResponse(entity: EntityDefinition, record: EntityRecord, status = 200, extraHeaders: Record<string, string> = {}): ApiResponse {
+export function objectResponse(
+  entity: EntityDefinition,
+  record: EntityRecord,
+  status = 200,
+  extraHeaders: Record<string, string> = {},
+): ApiResponse {
   return { status, body: toResource(entity, record), headers: { etag: etagOf(record), ...extraHeaders } };
 }
 
@@ -166,7 +171,13 @@ export async function updateRecord(
   );
 }
 
-export async function deleteRecord(entity: EntityDefinition, id: string, principal: Principal, requestId: string, ifMatch: number | null | undefined) {
+export async function deleteRecord(
+  entity: EntityDefinition,
+  id: string,
+  principal: Principal,
+  requestId: string,
+  ifMatch: number | null | undefined,
+) {
   const current = await readVisible(entity, id, principal);
   assertWritable(entity, current, principal);
   return repo().delete(entity, id, { principal, requestId }, ifMatch);
@@ -202,7 +213,10 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
       summary: `List ${entity.label}s`,
       auth: read,
       query: listQuery,
-      responses: { 200: { description: `A page of ${entity.label}s`, schema: listSchemaOf(item, `${entity.schemaName}List`) }, ...errorResponses },
+      responses: {
+        200: { description: `A page of ${entity.label}s`, schema: listSchemaOf(item, `${entity.schemaName}List`) },
+        ...errorResponses,
+      },
       handle: async ({ query, principal }) => {
         const { limit, cursor, tag, ...filters } = query as { limit: number; cursor?: string; tag?: string } & Record<string, unknown>;
         let tagId: string | undefined;
@@ -265,7 +279,14 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
         412: { description: 'If-Match does not match the current version', schema: errorSchema },
       },
       handle: async ({ params, body, principal, requestId, ifMatch }) => {
-        const { record } = await updateRecord(entity, params.id, body as Record<string, unknown>, principal as Principal, requestId, ifMatch);
+        const { record } = await updateRecord(
+          entity,
+          params.id,
+          body as Record<string, unknown>,
+          principal as Principal,
+          requestId,
+          ifMatch,
+        );
         return objectResponse(entity, record);
       },
     }),
@@ -321,7 +342,10 @@ function tagRoutes(
     const tags = await repo().batchGet(tagEntity, ids);
     return {
       status: 200,
-      body: { [TAG_IDS_FIELD]: ids, tags: ids.flatMap((id) => (tags.has(id) ? [toResource(tagEntity, tags.get(id) as EntityRecord)] : [])) },
+      body: {
+        [TAG_IDS_FIELD]: ids,
+        tags: ids.flatMap((id) => (tags.has(id) ? [toResource(tagEntity, tags.get(id) as EntityRecord)] : [])),
+      },
       headers: { etag: etagOf(record) },
     };
   };
@@ -354,10 +378,15 @@ function tagRoutes(
       handle: async ({ params, body, principal, requestId, ifMatch }) => {
         const current = await readVisible(entity, params.id, principal);
         assertWritable(entity, current, principal);
-        const { record } = await repo().replaceTags(entity, params.id, body.tag_ids, { principal: principal as Principal, requestId }, ifMatch);
+        const { record } = await repo().replaceTags(
+          entity,
+          params.id,
+          body.tag_ids,
+          { principal: principal as Principal, requestId },
+          ifMatch,
+        );
         return respond(record);
       },
     }),
   ];
 }
-

@@ -40,8 +40,7 @@ export const validationError = (message: string, details: readonly ErrorDetail[]
 export const notFound = (what = 'object') => new ApiError('not_found', `No such ${what}.`);
 export const conflict = (message: string, details: readonly ErrorDetail[] = []) => new ApiError('conflict', message, details);
 export const forbidden = (message = 'Your role or key scope does not allow this action.') => new ApiError('forbidden', message);
-export const preconditionFailed = () =>
-  new ApiError('precondition_failed', 'The object has changed since the version given in If-Match.');
+export const preconditionFailed = () => new ApiError('precondition_failed', 'The object has changed since the version given in If-Match.');
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details: ErrorDetail[] };

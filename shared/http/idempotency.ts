@@ -33,7 +33,9 @@ export function idempotencyRecordKey(callerId: string, idempotencyKey: string) {
 }
 
 export function requestFingerprint(operationId: string, params: unknown, body: unknown): string {
-  return createHash('sha256').update(JSON.stringify([operationId, params, body])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([operationId, params, body]))
+    .digest('base64url');
 }
 
 export async function claimIdempotencyKey(callerId: string, idempotencyKey: string, fingerprint: string): Promise<IdempotencyClaim> {

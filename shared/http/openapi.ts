@@ -34,9 +34,11 @@ function components(routes: readonly RouteDefinition[]): Record<string, JsonSche
     }
   }
   const convert = (io: 'input' | 'output') =>
-    (z.toJSONSchema(z.globalRegistry, { target: 'draft-2020-12', io, unrepresentable: 'any', uri: COMPONENT_REF }) as {
-      schemas: Record<string, JsonSchema>;
-    }).schemas;
+    (
+      z.toJSONSchema(z.globalRegistry, { target: 'draft-2020-12', io, unrepresentable: 'any', uri: COMPONENT_REF }) as {
+        schemas: Record<string, JsonSchema>;
+      }
+    ).schemas;
   const asInput = convert('input');
   const asOutput = convert('output');
   const schemas: Record<string, JsonSchema> = {};
@@ -62,7 +64,13 @@ function parameters(route: RouteDefinition) {
     list.push({ name, in: 'query', required: !optional, schema: inline(field, 'input') });
   }
   if (route.method === 'PATCH' || route.method === 'DELETE' || (route.method === 'PUT' && route.body)) {
-    list.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The version from the ETag; 412 if it moved on' });
+    list.push({
+      name: 'If-Match',
+      in: 'header',
+      required: false,
+      schema: { type: 'string' },
+      description: 'The version from the ETag; 412 if it moved on',
+    });
   }
   if (route.method === 'POST') {
     list.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } });
@@ -81,7 +89,9 @@ export function openApiDocument(routes: readonly RouteDefinition[]) {
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([status, spec]) => [
           status,
-          spec.schema ? { description: spec.description, content: { 'application/json': { schema: inline(spec.schema, 'output') } } } : { description: spec.description },
+          spec.schema
+            ? { description: spec.description, content: { 'application/json': { schema: inline(spec.schema, 'output') } } }
+            : { description: spec.description },
         ]),
       ),
     };

@@ -40,11 +40,7 @@ export interface ResponseSpec {
   readonly schema?: z.ZodType;
 }
 
-export interface RouteDefinition<
-  P extends AnyObject = AnyObject,
-  Q extends AnyObject = AnyObject,
-  B extends z.ZodType = z.ZodType,
-> {
+export interface RouteDefinition<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B extends z.ZodType = z.ZodType> {
   readonly operationId: string;
   readonly method: HttpMethod;
   /** API Gateway resource path, `{name}` for path parameters. */

@@ -148,9 +148,7 @@ export function patchSchema(entity: EntityDefinition) {
 
 /** The public representation: base fields, own fields (null when unset), read-only fields, tags. */
 export function outputSchema(entity: EntityDefinition) {
-  const ownFields = Object.fromEntries(
-    Object.entries(entity.fields.shape).map(([name, schema]) => [name, requiredNullable(schema)]),
-  );
+  const ownFields = Object.fromEntries(Object.entries(entity.fields.shape).map(([name, schema]) => [name, requiredNullable(schema)]));
   let schema = baseFieldsSchema.extend(ownFields).extend(entity.readOnly.shape);
   if (entity.taggable) schema = schema.extend({ [TAG_IDS_FIELD]: z.array(z.string()) });
   return schema;

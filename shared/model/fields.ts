@@ -32,7 +32,10 @@ export const hostname = () =>
     .string()
     .min(1)
     .max(253)
-    .regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/, 'must be a valid host name');
+    .regex(
+      /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/,
+      'must be a valid host name',
+    );
 
 export const macAddress = () =>
   z
@@ -42,7 +45,10 @@ export const macAddress = () =>
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 export const ipAddress = () =>
-  z.string().max(64).refine((value) => IPV4.test(value) || isIpv6(value), { message: 'must be an IPv4 or IPv6 address' });
+  z
+    .string()
+    .max(64)
+    .refine((value) => IPV4.test(value) || isIpv6(value), { message: 'must be an IPv4 or IPv6 address' });
 
 function isIpv6(value: string): boolean {
   // Node's URL parser is a strict IPv6 validator and needs no dependency.
@@ -61,7 +67,10 @@ export const ianaTimezone = () =>
     .refine(
       (value) => {
         try {
-          return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone.length > 0 && value.includes('/') || value === 'UTC';
+          return (
+            (new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone.length > 0 && value.includes('/')) ||
+            value === 'UTC'
+          );
         } catch {
           return false;
         }

@@ -2,7 +2,6 @@
 import { startDynamoLocal } from '#local/dynamodb';
 
 declare global {
-  // biome-ignore lint/style/noVar: jest shares globals between globalSetup and globalTeardown this way
   var __DYNAMO_STOP__: (() => Promise<void>) | undefined;
 }
 
