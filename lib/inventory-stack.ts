@@ -2,7 +2,8 @@
  * The whole deployment: data (table + secrets), one Lambda per domain plus the authorizer, and the REST API whose
  * resources and methods come from the route table (shared/routes.ts).
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CustomResource, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { RouteDefinition } from '#shared/http/route';
 import { InventoryApi } from './constructs/api';
@@ -25,7 +26,15 @@ export class InventoryStack extends Stack {
     this.functions = new ApiFunctions(this, 'Functions', {
       table: this.data.table,
       serverSecrets: this.data.serverSecrets,
+      adminApiKey: this.data.adminApiKey,
     });
+    // Registers the bootstrap admin key (hashed) so a fresh deployment can be used at all.
+    const bootstrapProvider = new cr.Provider(this, 'BootstrapAdminKeyProvider', { onEventHandler: this.functions.bootstrapAdminKey });
+    const bootstrap = new CustomResource(this, 'BootstrapAdminKey', {
+      serviceToken: bootstrapProvider.serviceToken,
+      properties: { secretArn: this.data.adminApiKey.secretArn },
+    });
+    bootstrap.node.addDependency(this.data.table);
     this.api = new InventoryApi(this, 'Api', {
       routes: props.routes,
       functions: this.functions.byDomain,
@@ -35,5 +44,9 @@ export class InventoryStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Stage URL; append /v1/...' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
+    new CfnOutput(this, 'AdminApiKeySecretArn', {
+      value: this.data.adminApiKey.secretArn,
+      description: 'Bootstrap admin API key: aws secretsmanager get-secret-value --secret-id <arn>',
+    });
   }
 }

@@ -20,6 +20,8 @@ export class DataStore extends Construct {
   readonly table: dynamodb.TableV2;
   /** `{cursor_key, api_key_pepper, usage_plan_key}`; the Lambdas read it through SERVER_SECRETS_ARN. */
   readonly serverSecrets: secretsmanager.Secret;
+  /** The bootstrap admin API key (API-CONVENTIONS.md "Credentials"), registered by a custom resource. */
+  readonly adminApiKey: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -69,6 +71,11 @@ export class DataStore extends Construct {
       },
       // Losing the pepper invalidates every stored API key hash.
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.adminApiKey = new secretsmanager.Secret(this, 'AdminApiKey', {
+      description: 'dc-inventory bootstrap admin API key: read it once, create named keys, then rotate or revoke it',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
   }
 }

@@ -22,9 +22,10 @@ export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
  * Update, Delete, TransactWrite). TransactWriteItems has no IAM action of its own: it is authorised per item as
  * PutItem/UpdateItem/DeleteItem/ConditionCheckItem.
  */
-export type TableAccess = 'none' | 'authorizer' | 'readWrite';
+export type TableAccess = 'none' | 'authorizer' | 'bootstrap' | 'readWrite';
 const ITEM_ACTIONS: Record<Exclude<TableAccess, 'none'>, string[]> = {
   authorizer: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  bootstrap: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   readWrite: [
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',
@@ -38,6 +39,7 @@ const ITEM_ACTIONS: Record<Exclude<TableAccess, 'none'>, string[]> = {
 /** Only Query can use an index. */
 const INDEX_ACTIONS: Record<Exclude<TableAccess, 'none'>, string[]> = {
   authorizer: [],
+  bootstrap: [],
   readWrite: ['dynamodb:Query'],
 };
 
@@ -54,15 +56,19 @@ export const DOMAIN_ACCESS: Record<Domain, FunctionAccess> = {
   inventory: { table: 'readWrite', serverSecrets: true, memorySize: 1024 },
 };
 export const AUTHORIZER_ACCESS: FunctionAccess = { table: 'authorizer', serverSecrets: true, memorySize: 512 };
+export const BOOTSTRAP_ACCESS: FunctionAccess = { table: 'bootstrap', serverSecrets: true, memorySize: 256 };
 
 export interface ApiFunctionsProps {
   readonly table: dynamodb.ITableV2;
   readonly serverSecrets: secretsmanager.ISecret;
+  readonly adminApiKey: secretsmanager.ISecret;
 }
 
 export class ApiFunctions extends Construct {
   readonly byDomain: Record<Domain, nodejs.NodejsFunction>;
   readonly authorizer: nodejs.NodejsFunction;
+  /** Custom-resource handler that registers the bootstrap admin key at deploy time. */
+  readonly bootstrapAdminKey: nodejs.NodejsFunction;
 
   constructor(
     scope: Construct,
@@ -82,6 +88,12 @@ export class ApiFunctions extends Construct {
       timeout: Duration.seconds(5),
       description: 'dc-inventory API key authorizer',
     });
+    this.bootstrapAdminKey = this.createFunction('BootstrapAdminKeyFunction', 'functions/bootstrap-admin-key.ts', BOOTSTRAP_ACCESS, {
+      timeout: Duration.seconds(30),
+      description: 'dc-inventory bootstrap admin key registration (custom resource)',
+    });
+    this.bootstrapAdminKey.addEnvironment('ADMIN_API_KEY_SECRET_ARN', props.adminApiKey.secretArn);
+    props.adminApiKey.grantRead(this.bootstrapAdminKey);
   }
 
   private createFunction(

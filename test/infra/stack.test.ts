@@ -66,7 +66,12 @@ const fixtureRoutes = [
 ] as unknown as RouteDefinition[];
 
 test('only health and the OpenAPI document are public in the real route table', () => {
-  expect(allRoutes.filter(isPublic).map((r) => r.operationId).sort()).toEqual(['health', 'openapi']);
+  expect(
+    allRoutes
+      .filter(isPublic)
+      .map((r) => r.operationId)
+      .sort(),
+  ).toEqual(['health', 'openapi']);
 });
 
 describe.each([
@@ -109,7 +114,11 @@ describe.each([
       ],
     });
     const definitions = tables[0]![1].Properties?.AttributeDefinitions as Array<{ AttributeName: string; AttributeType: string }>;
-    const expected = [KEY_ATTRIBUTES.partitionKey, KEY_ATTRIBUTES.sortKey, ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey])];
+    const expected = [
+      KEY_ATTRIBUTES.partitionKey,
+      KEY_ATTRIBUTES.sortKey,
+      ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
+    ];
     expect(definitions.map((d) => d.AttributeName).sort()).toEqual([...expected].sort());
     expect(definitions.every((d) => d.AttributeType === 'S')).toBe(true);
   });
@@ -176,7 +185,13 @@ describe.each([
       StageName: 'prod',
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
       MethodSettings: [
-        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true, ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          MetricsEnabled: true,
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+        }),
       ],
     });
     template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
@@ -215,22 +230,36 @@ describe.each([
   });
 
   test('functions: node 22+ on arm64, explicit log groups with retention, expected env', () => {
-    const functions = ofType(resources, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(DOMAINS.length + 1);
-    for (const [id, fn] of functions) {
+    const everyFunction = ofType(resources, 'AWS::Lambda::Function');
+    for (const [id, fn] of everyFunction) {
       const runtime = String(fn.Properties?.Runtime);
       const major = Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1]);
       expect({ id, major: major >= 22 }).toEqual({ id, major: true });
+    }
+    // Ours: one per domain, the authorizer and the bootstrap-key custom resource (the CDK provider framework adds its own).
+    const functions = everyFunction.filter(([id]) => id.startsWith('Functions'));
+    expect(functions).toHaveLength(DOMAINS.length + 2);
+    for (const [id, fn] of functions) {
       expect(fn.Properties?.Architectures).toEqual(['arm64']);
       expect(fn.Properties?.LoggingConfig?.LogGroup).toBeDefined();
       expect(Object.keys(fn.Properties?.Environment?.Variables ?? {})).toEqual(
         expect.arrayContaining(['TABLE_NAME', 'SERVER_SECRETS_ARN', 'NODE_OPTIONS']),
       );
-      expect(fn.Properties?.Timeout).toBeLessThanOrEqual(10);
+      if (!id.startsWith('FunctionsBootstrap')) expect(fn.Properties?.Timeout).toBeLessThanOrEqual(10);
     }
     for (const [, group] of ofType(resources, 'AWS::Logs::LogGroup')) {
       expect(group.Properties?.RetentionInDays).toBeGreaterThan(0);
     }
+  });
+
+  test('a custom resource registers the bootstrap admin key from its generated secret', () => {
+    const custom = ofType(resources, 'AWS::CloudFormation::CustomResource');
+    expect(custom).toHaveLength(1);
+    const bootstrapFn = ofType(resources, 'AWS::Lambda::Function').find(([id]) => id.startsWith('FunctionsBootstrapAdminKey'));
+    expect(bootstrapFn?.[1].Properties?.Environment?.Variables?.ADMIN_API_KEY_SECRET_ARN).toBeDefined();
+    const bootstrapActions = actionsOf(roleStatements(resources, 'FunctionsBootstrapAdminKeyFunction'));
+    expect(bootstrapActions).not.toContain('dynamodb:Query');
+    expect(bootstrapActions).not.toContain('dynamodb:DeleteItem');
   });
 
   test('IAM: least privilege on the table', () => {
