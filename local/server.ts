@@ -39,9 +39,7 @@ export interface LocalServerOptions {
 
 export function compileRoutes(routes: readonly RouteDefinition[]): CompiledRoute[] {
   // Literal segments win over parameters, as in API Gateway.
-  return routes
-    .map((route) => ({ route, ...compilePath(route.path) }))
-    .sort((a, b) => a.names.length - b.names.length);
+  return routes.map((route) => ({ route, ...compilePath(route.path) })).sort((a, b) => a.names.length - b.names.length);
 }
 
 export function matchRoute(compiled: readonly CompiledRoute[], method: string, path: string) {
@@ -80,19 +78,21 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
     const { route, pathParameters } = matchRoute(compiled, method, url.pathname);
     if (!route) return sendGatewayError(response, 'not_found', 'No such route.', requestId);
 
-    const headers: Record<string, string> = {};
-    const multiValueHeaders: Record<string, string[]> = {};
+    // Null-prototype maps: a header or parameter named `constructor` or `__proto__` must be data, not a lookup of
+    // Object.prototype (which made `map[name].push` throw: a 500 for any such request).
+    const headers: Record<string, string> = Object.create(null);
+    const multiValueHeaders: Record<string, string[]> = Object.create(null);
     for (let index = 0; index < request.rawHeaders.length; index += 2) {
       const name = request.rawHeaders[index] as string;
       const value = request.rawHeaders[index + 1] as string;
       headers[name] = value;
-      (multiValueHeaders[name] ??= []).push(value);
+      multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
     }
-    const queryStringParameters: Record<string, string> = {};
-    const multiValueQueryStringParameters: Record<string, string[]> = {};
+    const queryStringParameters: Record<string, string> = Object.create(null);
+    const multiValueQueryStringParameters: Record<string, string[]> = Object.create(null);
     for (const [name, value] of url.searchParams) {
       queryStringParameters[name] = value;
-      (multiValueQueryStringParameters[name] ??= []).push(value);
+      multiValueQueryStringParameters[name] = [...(multiValueQueryStringParameters[name] ?? []), value];
     }
     const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
 

@@ -176,7 +176,8 @@ function decodePathParameters(parameters: APIGatewayProxyEvent['pathParameters']
 const strictEmptyQuery = z.object({}).strict();
 
 function singleValuedQuery(event: APIGatewayProxyEvent): Record<string, string> {
-  const query: Record<string, string> = {};
+  // Null prototype: `?__proto__=1` must stay a parameter (and fail the strict schema as unknown), not vanish.
+  const query: Record<string, string> = Object.create(null);
   const multi = event.multiValueQueryStringParameters ?? {};
   for (const [name, values] of Object.entries(multi)) {
     if (values && values.length > 1) {

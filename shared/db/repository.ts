@@ -22,7 +22,7 @@ import { auditPut, type WriteContext } from '#shared/db/audit';
 import { documentClient } from '#shared/db/client';
 import { type CursorPosition, decodeCursor, encodeCursor, listScope } from '#shared/db/cursor';
 import { entityKey, guardKey, referenceCounter, tagLinkKey } from '#shared/db/keys';
-import { INDEXES, KEY_ATTRIBUTES, type IndexName } from '#shared/db/table';
+import { INDEXES, KEY_ATTRIBUTES, RESERVED_ATTRIBUTES, storedFieldName, type IndexName } from '#shared/db/table';
 import { tableName, serverSecrets } from '#shared/config';
 import { ApiError, conflict, type ErrorDetail, notFound, preconditionFailed, validationError } from '#shared/http/errors';
 import type { EntityDefinition, EntityRecord } from '#shared/model/entity';
@@ -44,27 +44,39 @@ interface PlannedWrite {
   meanings: FailureMeaning[];
 }
 
+/**
+ * +1 on an item whenever one of its reference counters changes. A delete reads the counters before its transaction,
+ * and a child added meanwhile may create a counter the delete did not see; the delete's condition on this value
+ * makes that race fail instead of leaving an orphan.
+ */
+const REFERENCE_REVISION = 'reference_revision';
+
 const INTERNAL_ATTRIBUTES = new Set<string>([
   KEY_ATTRIBUTES.partitionKey,
   KEY_ATTRIBUTES.sortKey,
   KEY_ATTRIBUTES.type,
   KEY_ATTRIBUTES.timeToLive,
+  REFERENCE_REVISION,
   ...Object.values(INDEXES).flatMap((index) => [index.partitionKey, index.sortKey]),
 ]);
 
-/** The record without storage attributes (keys, counters). */
+const STORED_FIELD_PREFIX = 'field_';
+
+/** The record without storage attributes (keys, counters), with renamed fields under their own names again. */
 export function stripStorage(item: Record<string, unknown>): EntityRecord {
   const record: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(item)) {
-    if (!INTERNAL_ATTRIBUTES.has(key) && !key.startsWith('refs_')) record[key] = value;
+    if (INTERNAL_ATTRIBUTES.has(key) || key.startsWith('refs_')) continue;
+    const original = key.startsWith(STORED_FIELD_PREFIX) ? key.slice(STORED_FIELD_PREFIX.length) : key;
+    record[RESERVED_ATTRIBUTES.has(original) ? original : key] = value;
   }
   return record as EntityRecord;
 }
 
-function storageItem(entity: EntityDefinition, record: EntityRecord, counters: Record<string, unknown> = {}) {
+function storageItem(entity: EntityDefinition, record: EntityRecord) {
+  const fields = Object.fromEntries(Object.entries(record).map(([name, value]) => [storedFieldName(name), value]));
   const item: Record<string, unknown> = {
-    ...record,
-    ...counters,
+    ...fields,
     ...entityKey(entity, record.id),
     [KEY_ATTRIBUTES.type]: entity.type,
     [INDEXES.byType.partitionKey]: entity.type,
@@ -213,7 +225,7 @@ export class Repository {
       keyCondition += ' AND begins_with(#sk, :prefix)';
     }
     const filterParts = remaining.map(([name, value], position) => {
-      names[`#f${position}`] = name;
+      names[`#f${position}`] = storedFieldName(name);
       values[`:f${position}`] = value;
       return `#f${position} = :f${position}`;
     });
@@ -318,18 +330,7 @@ export class Repository {
       if (sameRecord(current, merged)) return { record: current, changed: false };
       const next = { ...merged, id, created_at: current.created_at, updated_at: nowIso(), version: current.version + 1 } as EntityRecord;
       const plan: PlannedWrite = { items: [], meanings: [] };
-      add(
-        plan,
-        {
-          Put: {
-            TableName: this.table,
-            Item: storageItem(entity, next, countersOf(currentItem)),
-            ConditionExpression: 'version = :version',
-            ExpressionAttributeValues: { ':version': current.version },
-          },
-        },
-        { kind: 'version' },
-      );
+      add(plan, { Update: this.overwriteRecord(currentItem, storageItem(entity, next), current.version) }, { kind: 'version' });
       this.planGuards(plan, entity, id, uniqueValues(entity, current), uniqueValues(entity, next));
       this.planReferences(plan, entity, referencedIds(entity, current), referencedIds(entity, next), entity.datacenterOf(next));
       if (extra) {
@@ -344,7 +345,10 @@ export class Repository {
       } catch (error) {
         if (error instanceof VersionConflict) {
           if (expectedVersion !== undefined) throw preconditionFailed();
-          if (attempt < 3) continue;
+          if (attempt < MAX_CONTENDED_ATTEMPTS) {
+            await sleep(10 * 2 ** attempt + Math.random() * 25);
+            continue;
+          }
           throw conflict(`The ${entity.label} is being changed by another request; retry.`);
         }
         throw error;
@@ -362,8 +366,9 @@ export class Repository {
       const blockers = referenceBlockers(currentItem);
       if (blockers.length > 0) throw stillReferenced(entity, blockers);
       const counterNames = Object.keys(countersOf(currentItem));
-      const names: Record<string, string> = {};
-      const conditions = ['version = :version'];
+      const names: Record<string, string> = { '#revision': REFERENCE_REVISION };
+      const revision = currentItem[REFERENCE_REVISION];
+      const conditions = ['version = :version', typeof revision === 'number' ? '#revision = :revision' : 'attribute_not_exists(#revision)'];
       counterNames.forEach((name, position) => {
         names[`#c${position}`] = name;
         conditions.push(`(attribute_not_exists(#c${position}) OR #c${position} = :zero)`);
@@ -376,8 +381,12 @@ export class Repository {
             TableName: this.table,
             Key: entityKey(entity, id),
             ConditionExpression: conditions.join(' AND '),
-            ExpressionAttributeValues: { ':version': current.version, ...(counterNames.length > 0 ? { ':zero': 0 } : {}) },
-            ...(counterNames.length > 0 ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: {
+              ':version': current.version,
+              ...(typeof revision === 'number' ? { ':revision': revision } : {}),
+              ...(counterNames.length > 0 ? { ':zero': 0 } : {}),
+            },
+            ExpressionAttributeNames: names,
           },
         },
         { kind: 'version' },
@@ -396,7 +405,10 @@ export class Repository {
             if (!fresh) throw notFound(entity.label);
             if (stripStorage(fresh).version !== expectedVersion) throw preconditionFailed();
           }
-          if (attempt < 3) continue;
+          if (attempt < MAX_CONTENDED_ATTEMPTS) {
+            await sleep(10 * 2 ** attempt + Math.random() * 25);
+            continue;
+          }
           throw conflict(`The ${entity.label} is being changed by another request; retry.`);
         }
         throw error;
@@ -431,6 +443,39 @@ export class Repository {
   }
 
   // ---------------------------------------------------------------- planning helpers
+
+  /**
+   * An UpdateItem that turns `previous` into `item` (SET its attributes, REMOVE the ones it no longer has), leaving
+   * the reference counters alone. Not a Put: a Put writes back the counters read before the transaction, so a child
+   * created meanwhile would vanish from the count and the parent could then be deleted under it.
+   */
+  private overwriteRecord(previous: Record<string, unknown>, item: Record<string, unknown>, version: number) {
+    const untouched = (name: string) =>
+      name === KEY_ATTRIBUTES.partitionKey || name === KEY_ATTRIBUTES.sortKey || name === REFERENCE_REVISION || name.startsWith('refs_');
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':version': version };
+    const set: string[] = [];
+    const remove: string[] = [];
+    Object.entries(item).forEach(([name, value], position) => {
+      if (untouched(name)) return;
+      names[`#s${position}`] = name;
+      values[`:s${position}`] = value;
+      set.push(`#s${position} = :s${position}`);
+    });
+    Object.keys(previous).forEach((name, position) => {
+      if (untouched(name) || name in item) return;
+      names[`#r${position}`] = name;
+      remove.push(`#r${position}`);
+    });
+    return {
+      TableName: this.table,
+      Key: { [KEY_ATTRIBUTES.partitionKey]: item[KEY_ATTRIBUTES.partitionKey], [KEY_ATTRIBUTES.sortKey]: item[KEY_ATTRIBUTES.sortKey] },
+      UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ConditionExpression: 'version = :version',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
 
   private async rawItem(entity: EntityDefinition, id: string): Promise<Record<string, unknown> | undefined> {
     const result = await guardThrottling(() =>
@@ -468,7 +513,13 @@ export class Repository {
         {
           Put: {
             TableName: this.table,
-            Item: { ...guardKey(entity, field, value), type: 'unique_guard', owner_type: entity.type, owner_id: ownerId, field },
+            Item: {
+              ...guardKey(entity, field, value),
+              [KEY_ATTRIBUTES.type]: 'unique_guard',
+              owner_type: entity.type,
+              owner_id: ownerId,
+              field,
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -497,10 +548,10 @@ export class Repository {
             Update: {
               TableName: this.table,
               Key: entityKey(target, oldId),
-              UpdateExpression: 'ADD #counter :minus',
+              UpdateExpression: 'ADD #counter :minus, #revision :one',
               ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeNames: { '#counter': counter },
-              ExpressionAttributeValues: { ':minus': -1 },
+              ExpressionAttributeNames: { '#counter': counter, '#revision': REFERENCE_REVISION },
+              ExpressionAttributeValues: { ':minus': -1, ':one': 1 },
             },
           },
           { kind: 'version' },
@@ -514,11 +565,11 @@ export class Repository {
             Update: {
               TableName: this.table,
               Key: entityKey(target, newId),
-              UpdateExpression: 'ADD #counter :plus',
+              UpdateExpression: 'ADD #counter :plus, #revision :one',
               // The same-datacenter rule is re-checked inside the transaction, so a racing move cannot break it.
               ConditionExpression: datacenterId ? 'attribute_exists(pk) AND datacenter_id = :dc' : 'attribute_exists(pk)',
-              ExpressionAttributeNames: { '#counter': counter },
-              ExpressionAttributeValues: { ':plus': 1, ...(datacenterId ? { ':dc': datacenterId } : {}) },
+              ExpressionAttributeNames: { '#counter': counter, '#revision': REFERENCE_REVISION },
+              ExpressionAttributeValues: { ':plus': 1, ':one': 1, ...(datacenterId ? { ':dc': datacenterId } : {}) },
             },
           },
           { kind: 'reference', field: reference.field, label: target.label },
@@ -537,10 +588,10 @@ export class Repository {
           Update: {
             TableName: this.table,
             Key: tagItemKey,
-            UpdateExpression: 'ADD #counter :plus',
+            UpdateExpression: 'ADD #counter :plus, #revision :one',
             ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#counter': referenceCounter({ type: 'entity_tag' }) },
-            ExpressionAttributeValues: { ':plus': 1 },
+            ExpressionAttributeNames: { '#counter': referenceCounter({ type: 'entity_tag' }), '#revision': REFERENCE_REVISION },
+            ExpressionAttributeValues: { ':plus': 1, ':one': 1 },
           },
         },
         { kind: 'reference', field: 'tag_ids', label: 'tag' },
@@ -550,7 +601,7 @@ export class Repository {
         {
           Put: {
             TableName: this.table,
-            Item: { ...link, type: 'entity_tag', tag_id: tagId, entity_type: entity.type, entity_id: entityId },
+            Item: { ...link, [KEY_ATTRIBUTES.type]: 'entity_tag', tag_id: tagId, entity_type: entity.type, entity_id: entityId },
           },
         },
         { kind: 'version' },
@@ -562,10 +613,10 @@ export class Repository {
           Update: {
             TableName: this.table,
             Key: tagItemKey,
-            UpdateExpression: 'ADD #counter :minus',
+            UpdateExpression: 'ADD #counter :minus, #revision :one',
             ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#counter': referenceCounter({ type: 'entity_tag' }) },
-            ExpressionAttributeValues: { ':minus': -1 },
+            ExpressionAttributeNames: { '#counter': referenceCounter({ type: 'entity_tag' }), '#revision': REFERENCE_REVISION },
+            ExpressionAttributeValues: { ':minus': -1, ':one': 1 },
           },
         },
         { kind: 'version' },
@@ -631,6 +682,8 @@ interface PageSource {
 /** DynamoDB allows 100 actions per transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;
 const MAX_ROUNDS_PER_PAGE = 20;
+/** Retries of a write without If-Match that lost a race; a 409 after that says "retry" to the client. */
+const MAX_CONTENDED_ATTEMPTS = 6;
 const FILTERED_PAGE_READ = 500;
 
 class VersionConflict extends Error {}

@@ -8,6 +8,7 @@
 export const KEY_ATTRIBUTES = {
   partitionKey: 'pk',
   sortKey: 'sk',
+  /** The item's kind (`server`, `unique_guard`, ...). An object's own field of a reserved name is stored renamed. */
   type: 'type',
   /** The single TTL attribute, epoch seconds. */
   timeToLive: 'expires_at_epoch',
@@ -31,6 +32,20 @@ export const INDEXES = {
 } as const satisfies Record<string, IndexDefinition>;
 
 export type IndexName = keyof typeof INDEXES;
+
+/** Attribute names the storage layer owns; see `storedFieldName`. */
+export const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set([
+  ...Object.values(KEY_ATTRIBUTES),
+  ...Object.values(INDEXES).flatMap((index) => [index.partitionKey, index.sortKey]),
+]);
+
+/**
+ * Where an object's own field is stored. A field named like a storage attribute (a storage bay's `type`) is kept
+ * as `field_<name>` so it can never overwrite the item's keys or kind.
+ */
+export function storedFieldName(field: string): string {
+  return RESERVED_ATTRIBUTES.has(field) ? `field_${field}` : field;
+}
 
 export const TABLE_DEFINITION = {
   keyAttributes: KEY_ATTRIBUTES,

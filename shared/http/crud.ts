@@ -19,7 +19,11 @@ import {
 import { uuid } from '#shared/model/fields';
 import { tagEntity } from '#shared/domains/inventory/tag';
 
-export const MAX_TAGS_PER_OBJECT = 32;
+/**
+ * Replacing a whole set costs two transaction items per tag added or removed (link + tag counter) plus the object
+ * and its audit record: 24 keeps the worst case (24 out, 24 in) within DynamoDB's 100 items.
+ */
+export const MAX_TAGS_PER_OBJECT = 24;
 
 let repository: Repository | undefined;
 /** One repository per container, created on first use (not at import, so CDK and OpenAPI need no table). */
@@ -134,6 +138,10 @@ export async function createRecord(entity: EntityDefinition, body: Record<string
   const targets = await resolveReferences(entity, draft, principal);
   const record = { ...draft, ...entity.derive(draft, targets) } as EntityRecord;
   assertValid(entity, record);
+  // A new datacenter has no id yet to grant on: only callers with access to every datacenter may create one.
+  if (entity.isDatacenterRoot && principal.datacenter_access !== 'all') {
+    throw forbidden('Only callers with access to every datacenter can create datacenters.');
+  }
   const datacenterId = entity.datacenterOf(record);
   if (datacenterId !== undefined && !canAccessDatacenter(principal, datacenterId, 'read') && entity.references.length > 0) {
     throw validationError('A referenced object is missing or not allowed.', [{ path: 'datacenter_id', message: 'no such datacenter' }]);

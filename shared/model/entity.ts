@@ -75,6 +75,8 @@ export interface EntityDefinition<Shape extends AnyShape = AnyShape> {
   readonly datacenterOf: (record: EntityRecord) => string | undefined;
   /** Cross-field rules on the full record after create or patch. */
   readonly validate: (record: EntityRecord) => ErrorDetail[];
+  /** The entity is the datacenter itself: its id is the access scope of everything in it. */
+  readonly isDatacenterRoot: boolean;
   /** Read-only fields computed from the record and its referenced objects (e.g. a NIC's datacenter_id). */
   readonly derive: (record: EntityRecord, targets: ReadonlyMap<string, EntityRecord>) => Record<string, unknown>;
 }
@@ -95,6 +97,7 @@ export interface EntityOptions<Shape extends AnyShape> {
   taggable?: boolean;
   datacenterOf?: (record: EntityRecord) => string | undefined;
   validate?: (record: EntityRecord) => ErrorDetail[];
+  isDatacenterRoot?: boolean;
   derive?: (record: EntityRecord, targets: ReadonlyMap<string, EntityRecord>) => Record<string, unknown>;
 }
 
@@ -116,6 +119,7 @@ export function defineEntity<Shape extends AnyShape>(options: EntityOptions<Shap
     taggable: options.taggable ?? false,
     datacenterOf: options.datacenterOf ?? (() => undefined),
     validate: options.validate ?? (() => []),
+    isDatacenterRoot: options.isDatacenterRoot ?? false,
     derive: options.derive ?? (() => ({})),
   };
   // Field-level typing matters while defining; consumers work on the erased shape.
@@ -139,8 +143,16 @@ export function createSchema(entity: EntityDefinition) {
 /** Body schema of `PATCH /v1/<collection>/{id}`: every writable, mutable field optional, at least one. */
 export function patchSchema(entity: EntityDefinition) {
   const omit = Object.fromEntries(entity.immutable.map((field) => [field, true])) as Record<string, true>;
-  return entity.fields
-    .omit(omit)
+  const mutable = entity.fields.omit(omit);
+  // zod applies a `.default()` even under `.partial()`: a PATCH would fill in every defaulted field it does not
+  // name and so reset it (a server's status back to `active`). Create-time defaults have no place in a PATCH.
+  const withoutDefaults = Object.fromEntries(
+    Object.entries(mutable.shape).flatMap(([name, schema]) =>
+      schema instanceof z.ZodDefault ? [[name, schema.unwrap() as z.ZodType]] : [],
+    ),
+  );
+  return mutable
+    .extend(withoutDefaults)
     .partial()
     .strict()
     .refine((body) => Object.keys(body).length > 0, { message: 'give at least one field to change' });

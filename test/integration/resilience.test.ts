@@ -19,7 +19,10 @@ const throttled = () => new ProvisionedThroughputExceededException({ message: 'R
 
 test('throttled reads answer 503 with Retry-After, never 500', async () => {
   dynamo.on(GetCommand).rejects(throttled());
-  const result = await inventory(proxyEvent({ method: 'GET', resource: '/v1/datacenters/{id}', pathParameters: { id: DC_ID } }), lambdaContext);
+  const result = await inventory(
+    proxyEvent({ method: 'GET', resource: '/v1/datacenters/{id}', pathParameters: { id: DC_ID } }),
+    lambdaContext,
+  );
   expect(result.statusCode).toBe(503);
   expect(result.headers?.['retry-after']).toBe('1');
   expect(JSON.parse(result.body).error.code).toBe('service_unavailable');
@@ -48,9 +51,9 @@ test('a transaction that keeps conflicting ends in 409 after bounded retries', a
 });
 
 test('a transaction throttled on every try answers 503', async () => {
-  dynamo.on(TransactWriteCommand).rejects(
-    new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ThrottlingError' }] }),
-  );
+  dynamo
+    .on(TransactWriteCommand)
+    .rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ThrottlingError' }] }));
   const result = await inventory(
     proxyEvent({ method: 'POST', resource: '/v1/datacenters', body: { name: 'Sfax', timezone: 'Africa/Tunis' } }),
     lambdaContext,
@@ -59,8 +62,13 @@ test('a transaction throttled on every try answers 503', async () => {
 });
 
 test('an unexpected error is a 500 with the request id and no internals', async () => {
-  dynamo.on(GetCommand).rejects(new Error(`Requested resource not found: Table: ${process.env.TABLE_NAME} arn:aws:dynamodb:eu-west-1:1:table/x`));
-  const result = await inventory(proxyEvent({ method: 'GET', resource: '/v1/datacenters/{id}', pathParameters: { id: DC_ID } }), lambdaContext);
+  dynamo
+    .on(GetCommand)
+    .rejects(new Error(`Requested resource not found: Table: ${process.env.TABLE_NAME} arn:aws:dynamodb:eu-west-1:1:table/x`));
+  const result = await inventory(
+    proxyEvent({ method: 'GET', resource: '/v1/datacenters/{id}', pathParameters: { id: DC_ID } }),
+    lambdaContext,
+  );
   expect(result.statusCode).toBe(500);
   const body = JSON.parse(result.body);
   expect(body.error.code).toBe('internal_error');

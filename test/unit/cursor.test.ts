@@ -15,7 +15,10 @@ describe('signed cursors', () => {
 
   test.each([
     ['a flipped signature character', (cursor: string) => `${cursor.slice(0, -1)}${cursor.endsWith('A') ? 'B' : 'A'}`],
-    ['a changed payload', (cursor: string) => `${Buffer.from('{"s":"x","p":{},"e":9999999999}').toString('base64url')}.${cursor.split('.')[1]}`],
+    [
+      'a changed payload',
+      (cursor: string) => `${Buffer.from('{"s":"x","p":{},"e":9999999999}').toString('base64url')}.${cursor.split('.')[1]}`,
+    ],
     ['no signature', (cursor: string) => cursor.split('.')[0] as string],
     ['extra parts', (cursor: string) => `${cursor}.x`],
     ['garbage', () => '%%%'],

@@ -20,7 +20,9 @@ describe('If-Match', () => {
 
 describe('authorizer policy', () => {
   test('covers every method and path of the stage, so a cached answer fits every route', () => {
-    expect(stageWildcard('arn:aws:execute-api:eu-west-1:123:abc/prod/GET/v1/servers/x')).toBe('arn:aws:execute-api:eu-west-1:123:abc/prod/*/*');
+    expect(stageWildcard('arn:aws:execute-api:eu-west-1:123:abc/prod/GET/v1/servers/x')).toBe(
+      'arn:aws:execute-api:eu-west-1:123:abc/prod/*/*',
+    );
   });
 });
 
@@ -47,6 +49,9 @@ describe('audit diff', () => {
     expect(changes).toEqual({ password_hash: { before: '[redacted]', after: '[redacted]' } });
   });
   test('a create lists every field as after', () => {
-    expect(auditChanges(undefined, { ...base, name: 'a' })).toMatchObject({ id: { before: null, after: 'x' }, name: { before: null, after: 'a' } });
+    expect(auditChanges(undefined, { ...base, name: 'a' })).toMatchObject({
+      id: { before: null, after: 'x' },
+      name: { before: null, after: 'a' },
+    });
   });
 });

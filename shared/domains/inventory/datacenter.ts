@@ -18,4 +18,5 @@ export const datacenterEntity: EntityDefinition = defineEntity({
   filters: z.object({ name: z.string().max(100).optional(), timezone: z.string().max(64).optional() }),
   // A datacenter is its own access scope.
   datacenterOf: (record) => record.id,
+  isDatacenterRoot: true,
 });
