@@ -1,29 +1,34 @@
 /**
- * API Gateway REQUEST authorizer. Any bad credential throws `Unauthorized`, which API Gateway answers with the
- * same 401 body every time. The policy covers every method of the stage because API Gateway caches it per key
- * for every route (TTL 60 s, see lib/).
+ * API Gateway REQUEST authorizer for `x-api-key` and `Authorization: Bearer`. Any bad credential throws
+ * `Unauthorized`, which API Gateway answers with the same 401 body every time. The policy covers every method of
+ * the stage; API Gateway's own result cache is off (two possible credential headers), and the in-process cache of
+ * `authenticate` bounds how late a revocation takes effect (README "Credentials").
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { authenticateApiKey } from '#shared/auth/api-keys';
+import { authenticate } from '#shared/auth/authenticate';
 import { serverSecrets } from '#shared/config';
 import { describeError, log } from '#shared/log';
 
 export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-  const key = headerValue(event.headers, 'x-api-key');
-  let principal: Awaited<ReturnType<typeof authenticateApiKey>>;
+  const sourceIp = event.requestContext?.identity?.sourceIp ?? '';
+  let principal: Awaited<ReturnType<typeof authenticate>>;
   try {
-    principal = await authenticateApiKey(key);
+    principal = await authenticate({
+      apiKey: headerValue(event.headers, 'x-api-key'),
+      authorization: headerValue(event.headers, 'authorization'),
+      sourceIp,
+    });
   } catch (error) {
     log.error('authorizer failed', describeError(error));
     throw new Error('Unauthorized');
   }
   if (!principal) {
-    log.info('credentials refused', { request_id: event.requestContext?.requestId, source_ip: event.requestContext?.identity?.sourceIp });
+    log.info('credentials refused', { request_id: event.requestContext?.requestId, source_ip: sourceIp });
     throw new Error('Unauthorized');
   }
   const secrets = await serverSecrets();
   return {
-    principalId: principal.id,
+    principalId: principal.user_id ?? principal.id,
     policyDocument: {
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: stageWildcard(event.methodArn) }],

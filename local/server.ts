@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { handler as authorizer } from '#functions/authorizer';
+import { handler as identity } from '#functions/identity';
 import { handler as inventory } from '#functions/inventory';
 import { handler as platform } from '#functions/platform';
-import { AUTHORIZER_CACHE_TTL_SECONDS } from '#shared/auth/principal';
 import { type ErrorCode, ERROR_STATUS, UNAUTHORIZED_MESSAGE } from '#shared/http/errors';
 import { compilePath, type Domain, type RouteDefinition } from '#shared/http/route';
 import { allRoutes } from '#shared/routes';
@@ -19,6 +19,7 @@ type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<A
 const DOMAIN_HANDLERS: Record<Domain, ProxyHandler> = {
   platform: platform as ProxyHandler,
   inventory: inventory as ProxyHandler,
+  identity: identity as ProxyHandler,
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */
@@ -33,8 +34,6 @@ interface CompiledRoute {
 export interface LocalServerOptions {
   port: number;
   host?: string;
-  /** Authorizer result cache, as API Gateway does; 0 disables (tests that revoke keys). */
-  authorizerCacheTtlSeconds?: number;
 }
 
 export function compileRoutes(routes: readonly RouteDefinition[]): CompiledRoute[] {
@@ -57,8 +56,6 @@ export function matchRoute(compiled: readonly CompiledRoute[], method: string, p
 
 export async function startLocalServer(options: LocalServerOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const compiled = compileRoutes(allRoutes);
-  const cacheTtlMs = (options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS) * 1000;
-  const authorizerCache = new Map<string, { context: Record<string, string>; principalId: string; expires: number }>();
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -99,37 +96,30 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
     let authorizerContext: Record<string, string> | null = null;
     let principalId: string | undefined;
     if (!('public' in route.auth)) {
-      const apiKey = lowerCaseLookup(headers, 'x-api-key');
-      if (!apiKey) return sendGatewayError(response, 'unauthorized', UNAUTHORIZED_MESSAGE, requestId);
-      const cached = authorizerCache.get(apiKey);
-      if (cached && cached.expires > Date.now()) {
-        authorizerContext = cached.context;
-        principalId = cached.principalId;
-      } else {
-        const authorizerEvent = {
-          type: 'REQUEST',
-          methodArn: `arn:aws:execute-api:local:000000000000:local/local/${method}${route.path}`,
-          resource: route.path,
-          path: url.pathname,
-          httpMethod: method,
-          headers,
-          multiValueHeaders,
-          queryStringParameters,
-          multiValueQueryStringParameters,
-          pathParameters,
-          stageVariables: {},
-          requestContext: { requestId, identity: { sourceIp } },
-        } as unknown as APIGatewayRequestAuthorizerEvent;
-        try {
-          const result = await authorizer(authorizerEvent);
-          const allowed = result.policyDocument.Statement.every((statement) => statement.Effect === 'Allow');
-          if (!allowed) return sendGatewayError(response, 'forbidden', 'Access denied.', requestId);
-          authorizerContext = Object.fromEntries(Object.entries(result.context ?? {}).map(([key, value]) => [key, String(value)]));
-          principalId = result.principalId;
-          if (cacheTtlMs > 0) authorizerCache.set(apiKey, { context: authorizerContext, principalId, expires: Date.now() + cacheTtlMs });
-        } catch {
-          return sendGatewayError(response, 'unauthorized', UNAUTHORIZED_MESSAGE, requestId);
-        }
+      // As on AWS: the authorizer runs for every protected request (API Gateway's result cache is off because a
+      // credential may come in either of two headers; the authorizer keeps its own short cache).
+      const authorizerEvent = {
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:local:000000000000:local/local/${method}${route.path}`,
+        resource: route.path,
+        path: url.pathname,
+        httpMethod: method,
+        headers,
+        multiValueHeaders,
+        queryStringParameters,
+        multiValueQueryStringParameters,
+        pathParameters,
+        stageVariables: {},
+        requestContext: { requestId, identity: { sourceIp } },
+      } as unknown as APIGatewayRequestAuthorizerEvent;
+      try {
+        const result = await authorizer(authorizerEvent);
+        const allowed = result.policyDocument.Statement.every((statement) => statement.Effect === 'Allow');
+        if (!allowed) return sendGatewayError(response, 'forbidden', 'Access denied.', requestId);
+        authorizerContext = Object.fromEntries(Object.entries(result.context ?? {}).map(([key, value]) => [key, String(value)]));
+        principalId = result.principalId;
+      } catch {
+        return sendGatewayError(response, 'unauthorized', UNAUTHORIZED_MESSAGE, requestId);
       }
     }
 
@@ -174,11 +164,6 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
         server.close(() => done());
       }),
   };
-}
-
-function lowerCaseLookup(headers: Record<string, string>, name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
-  return undefined;
 }
 
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {

@@ -98,8 +98,8 @@ function errorResponses(): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayP
 }
 
 async function dispatch(route: RouteDefinition, event: APIGatewayProxyEvent, state: RequestState): Promise<ApiResponse> {
-  const principal = route.auth && 'scope' in route.auth ? principalOf(event) : null;
-  if (route.auth && 'scope' in route.auth && principal && !hasScope(principal, route.auth.scope)) throw forbidden();
+  const principal = 'public' in route.auth ? null : principalOf(event);
+  if ('scope' in route.auth && principal && !hasScope(principal, route.auth.scope)) throw forbidden();
 
   const params = route.params ? parseOrThrow(route.params, decodePathParameters(event.pathParameters), 'path') : {};
   const query = parseOrThrow(route.query ?? strictEmptyQuery, singleValuedQuery(event), 'query');

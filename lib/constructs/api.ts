@@ -15,8 +15,12 @@ import { LOG_RETENTION } from './functions';
 
 export const STAGE_NAME = 'prod';
 export const API_KEY_HEADER = 'x-api-key';
-/** API Gateway caches an authorizer decision per x-api-key value; revocation takes effect within this time. */
-export const AUTHORIZER_CACHE_TTL = Duration.seconds(60);
+/**
+ * API Gateway's authorizer result cache is off: a credential comes either as x-api-key or as Authorization: Bearer,
+ * and a cached REQUEST authorizer rejects requests missing any identity source. The authorizer's own in-process
+ * cache (AUTHORIZER_CACHE_TTL_SECONDS, default 10 s, at most 60 s) bounds how late a revocation takes effect.
+ */
+export const AUTHORIZER_CACHE_TTL = Duration.seconds(0);
 export const METHOD_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
 export const USAGE_PLAN_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
 
@@ -87,7 +91,7 @@ export class InventoryApi extends Construct {
     const authorizerFor = () => {
       authorizer ??= new apigateway.RequestAuthorizer(this, 'ApiKeyAuthorizer', {
         handler: props.authorizerFunction,
-        identitySources: [apigateway.IdentitySource.header(API_KEY_HEADER)],
+        identitySources: [],
         resultsCacheTtl: AUTHORIZER_CACHE_TTL,
       });
       return authorizer;

@@ -78,9 +78,3 @@ export const SYSTEM_SYNC: Principal = {
   scopes: ['admin'],
   datacenter_access: 'all',
 };
-
-/**
- * How long API Gateway caches an authorizer answer per key (and the local gateway emulates it): a revoked key or
- * a demoted owner takes effect within this many seconds. At most 60, documented in the README.
- */
-export const AUTHORIZER_CACHE_TTL_SECONDS = 60;

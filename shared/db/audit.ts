@@ -17,12 +17,17 @@ export type AuditAction = 'create' | 'update' | 'delete';
 /** Fields never copied into an audit record. */
 const BOOKKEEPING_FIELDS = new Set(['updated_at', 'version']);
 const REDACTED = '[redacted]';
-const SECRET_FIELD = /(password|secret|hash|token|private_key)/i;
+const SECRET_FIELD = /(password|secret|hash|token|private_key|sealed|totp)/i;
 
 /** Audit retention, days (env `AUDIT_RETENTION_DAYS`, default 400 so a year of history is always there). */
 export function auditRetentionDays(): number {
   const configured = Number(process.env.AUDIT_RETENTION_DAYS);
   return Number.isFinite(configured) && configured > 0 ? configured : 400;
+}
+
+/** The audit actor id: the user behind a key or session, or the system actor (`system:sync`). */
+export function actorIdOf(principal: Principal): string {
+  return principal.user_id ?? principal.id;
 }
 
 export function auditChanges(before: EntityRecord | undefined, after: EntityRecord | undefined) {
@@ -63,6 +68,9 @@ export function auditPut(
         [KEY_ATTRIBUTES.type]: 'audit_event',
         [INDEXES.byType.partitionKey]: 'audit_event',
         [INDEXES.byType.sortKey]: id,
+        // "What did this actor do": the by-parent index, keyed by actor.
+        [INDEXES.byParent.partitionKey]: `ACTOR#${actorIdOf(change.context.principal)}`,
+        [INDEXES.byParent.sortKey]: id,
         [KEY_ATTRIBUTES.timeToLive]: Math.floor(at.getTime() / 1000) + auditRetentionDays() * 86_400,
         id,
         at: at.toISOString(),
@@ -70,7 +78,7 @@ export function auditPut(
         entity_type: change.entity.type,
         entity_id: entityId,
         actor: actorOf(change.context.principal),
-        actor_user_id: change.context.principal.user_id,
+        actor_id: actorIdOf(change.context.principal),
         request_id: change.context.requestId,
         changes: auditChanges(change.before, change.after),
       },

@@ -292,9 +292,14 @@ export class Repository {
   // ---------------------------------------------------------------- writes
 
   /** Creates a record; `data` holds validated own fields and read-only extras. */
-  async create(entity: EntityDefinition, data: Record<string, unknown>, context: WriteContext): Promise<EntityRecord> {
+  async create(
+    entity: EntityDefinition,
+    data: Record<string, unknown>,
+    context: WriteContext,
+    id: string = uuidv7(),
+  ): Promise<EntityRecord> {
     const now = nowIso();
-    const record = { ...data, id: uuidv7(), created_at: now, updated_at: now, version: 1 } as EntityRecord;
+    const record = { ...data, id, created_at: now, updated_at: now, version: 1 } as EntityRecord;
     const plan: PlannedWrite = { items: [], meanings: [] };
     add(
       plan,
@@ -654,6 +659,13 @@ export class Repository {
       }
     }
   }
+}
+
+let shared: Repository | undefined;
+/** One repository per container, created on first use (not at import, so CDK and OpenAPI need no table). */
+export function repo(): Repository {
+  shared ??= new Repository();
+  return shared;
 }
 
 export interface ListOptions {

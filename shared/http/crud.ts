@@ -3,10 +3,10 @@
  * definition so every collection behaves the same: validation, filters, cursors, ETags, If-Match, datacenter access.
  */
 import { z } from 'zod';
-import { canAccessDatacenter, type Principal, type Scope } from '#shared/auth/principal';
-import { Repository, tagIdsOf } from '#shared/db/repository';
+import { canAccessDatacenter, hasScope, type Principal } from '#shared/auth/principal';
+import { repo, tagIdsOf } from '#shared/db/repository';
 import { forbidden, notFound, validationError } from '#shared/http/errors';
-import { type ApiResponse, type Domain, defineRoute, type RouteDefinition } from '#shared/http/route';
+import { type ApiResponse, type Domain, defineRoute, type RouteAuth, type RouteDefinition } from '#shared/http/route';
 import {
   createSchema,
   type EntityDefinition,
@@ -25,15 +25,7 @@ import { tagEntity } from '#shared/domains/inventory/tag';
  */
 export const MAX_TAGS_PER_OBJECT = 24;
 
-let repository: Repository | undefined;
-/** One repository per container, created on first use (not at import, so CDK and OpenAPI need no table). */
-export function repo(): Repository {
-  repository ??= new Repository();
-  return repository;
-}
-export function resetRepository(): void {
-  repository = undefined;
-}
+export { repo } from '#shared/db/repository';
 
 export const idParams = z.object({ id: uuid() }).strict();
 
@@ -81,6 +73,8 @@ export function objectResponse(
 export function visibleTo(principal: Principal | null, entity: EntityDefinition) {
   return (record: EntityRecord): boolean => {
     if (!principal) return false;
+    // Owned objects (API keys): only their owner and admins see them.
+    if (entity.ownerField && !hasScope(principal, 'admin') && record[entity.ownerField] !== principal.user_id) return false;
     const datacenterId = entity.datacenterOf(record);
     return datacenterId === undefined || canAccessDatacenter(principal, datacenterId, 'read');
   };
@@ -195,22 +189,34 @@ export async function deleteRecord(
 
 export interface CrudOptions {
   domain: Domain;
-  readScope: Scope;
-  writeScope: Scope;
+  read: RouteAuth;
+  write: RouteAuth;
+  /** Request body schemas when they differ from the entity's (e.g. a write-only `password`). */
+  createBody?: z.ZodType;
+  updateBody?: z.ZodType;
+  /** Turns a validated create/patch body into stored fields (hash a password, check ids); may throw 4xx. */
+  prepare?: (
+    body: Record<string, unknown>,
+    mode: 'create' | 'update',
+    principal: Principal,
+    id?: string,
+  ) => Promise<Record<string, unknown>>;
+  /** Standard routes this collection does not get (it defines its own). */
+  without?: readonly ('list' | 'create' | 'get' | 'update' | 'delete')[];
 }
 
 export function crudRoutes(entity: EntityDefinition, options: CrudOptions): RouteDefinition[] {
   const base = `/v1/${entity.collection}`;
   const item = resourceSchema(entity);
-  const createBody = createSchema(entity).meta({ id: `${entity.schemaName}Create` });
-  const updateBody = patchSchema(entity).meta({ id: `${entity.schemaName}Update` });
+  const createBody = options.createBody ?? createSchema(entity).meta({ id: `${entity.schemaName}Create` });
+  const updateBody = options.updateBody ?? patchSchema(entity).meta({ id: `${entity.schemaName}Update` });
+  const prepare = options.prepare ?? (async (body: Record<string, unknown>) => body);
   const listQuery = listQueryBase
     .extend(entity.filters.shape)
     .extend(entity.taggable ? { tag: z.string().min(1).max(100).optional() } : {})
     .strict();
   const common = { domain: options.domain, tag: entity.collection } as const;
-  const read = { scope: options.readScope } as const;
-  const write = { scope: options.writeScope } as const;
+  const { read, write } = options;
 
   const routes: RouteDefinition[] = [
     defineRoute({
@@ -256,7 +262,8 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
         409: { description: 'A unique value is already taken', schema: errorSchema },
       },
       handle: async ({ body, principal, requestId }) => {
-        const record = await createRecord(entity, body as Record<string, unknown>, principal as Principal, requestId);
+        const fields = await prepare(body as Record<string, unknown>, 'create', principal as Principal);
+        const record = await createRecord(entity, fields, principal as Principal, requestId);
         return objectResponse(entity, record, 201, { location: `${base}/${record.id}` });
       },
     }),
@@ -290,7 +297,7 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
         const { record } = await updateRecord(
           entity,
           params.id,
-          body as Record<string, unknown>,
+          await prepare(body as Record<string, unknown>, 'update', principal as Principal, params.id),
           principal as Principal,
           requestId,
           ifMatch,
@@ -320,7 +327,8 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
   ];
 
   if (entity.taggable) routes.push(...tagRoutes(entity, options, base, common, read, write));
-  return routes;
+  const skipped = new Set((options.without ?? []).map((name) => `${name}_`));
+  return routes.filter((route) => ![...skipped].some((prefix) => route.operationId.startsWith(prefix)));
 }
 
 const tagSetBody = z
@@ -341,8 +349,8 @@ function tagRoutes(
   _options: CrudOptions,
   base: string,
   common: { domain: Domain; tag: string },
-  read: { scope: Scope },
-  write: { scope: Scope },
+  read: RouteAuth,
+  write: RouteAuth,
 ): RouteDefinition[] {
   const tagSetResponse = tagSetResponseSchema();
   const respond = async (record: EntityRecord): Promise<ApiResponse> => {

@@ -96,7 +96,7 @@ export function openApiDocument(routes: readonly RouteDefinition[]) {
       ),
     };
     if ('public' in route.auth) operation.security = [];
-    else operation['x-required-scope'] = route.auth.scope;
+    else if ('scope' in route.auth) operation['x-required-scope'] = route.auth.scope;
     if (route.body) operation.requestBody = { required: true, content: { 'application/json': { schema: inline(route.body, 'input') } } };
     paths[route.path] ??= {};
     (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = operation;

@@ -8,10 +8,11 @@ import type { Principal, Scope } from '#shared/auth/principal';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Routes are grouped into one Lambda function per domain (keeps the stack far below 500 resources). */
-export const DOMAINS = ['platform', 'inventory'] as const;
+export const DOMAINS = ['platform', 'inventory', 'identity'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
-export type RouteAuth = { readonly public: true } | { readonly scope: Scope };
+/** `public`: no credentials; `authenticated`: any valid credential (self-service routes); `scope`: that scope. */
+export type RouteAuth = { readonly public: true } | { readonly authenticated: true } | { readonly scope: Scope };
 
 // biome-ignore lint/suspicious/noExplicitAny: any zod object shape is acceptable as a schema slot
 type AnyObject = z.ZodObject<any>;

@@ -77,6 +77,8 @@ export interface EntityDefinition<Shape extends AnyShape = AnyShape> {
   readonly validate: (record: EntityRecord) => ErrorDetail[];
   /** The entity is the datacenter itself: its id is the access scope of everything in it. */
   readonly isDatacenterRoot: boolean;
+  /** Field naming the owning user: only the owner and admins see such objects (API keys). */
+  readonly ownerField: string | undefined;
   /** Read-only fields computed from the record and its referenced objects (e.g. a NIC's datacenter_id). */
   readonly derive: (record: EntityRecord, targets: ReadonlyMap<string, EntityRecord>) => Record<string, unknown>;
 }
@@ -98,6 +100,7 @@ export interface EntityOptions<Shape extends AnyShape> {
   datacenterOf?: (record: EntityRecord) => string | undefined;
   validate?: (record: EntityRecord) => ErrorDetail[];
   isDatacenterRoot?: boolean;
+  ownerField?: string;
   derive?: (record: EntityRecord, targets: ReadonlyMap<string, EntityRecord>) => Record<string, unknown>;
 }
 
@@ -120,6 +123,7 @@ export function defineEntity<Shape extends AnyShape>(options: EntityOptions<Shap
     datacenterOf: options.datacenterOf ?? (() => undefined),
     validate: options.validate ?? (() => []),
     isDatacenterRoot: options.isDatacenterRoot ?? false,
+    ownerField: options.ownerField,
     derive: options.derive ?? (() => ({})),
   };
   // Field-level typing matters while defining; consumers work on the erased shape.

@@ -71,7 +71,7 @@ test('only health and the OpenAPI document are public in the real route table', 
       .filter(isPublic)
       .map((r) => r.operationId)
       .sort(),
-  ).toEqual(['health', 'openapi']);
+  ).toEqual(['health', 'login', 'openapi']);
 });
 
 describe.each([
@@ -166,13 +166,13 @@ describe.each([
     expect(ofType(resources, 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(DOMAINS.length + 1);
   });
 
-  test('authorizer: REQUEST, x-api-key, cache <= 60 s', () => {
+  test('authorizer: REQUEST, no API Gateway result cache (two credential headers), so revocation is not delayed there', () => {
     const authorizers = ofType(resources, 'AWS::ApiGateway::Authorizer');
     expect(authorizers).toHaveLength(1);
     const props = authorizers[0]![1].Properties!;
     expect(props.Type).toBe('REQUEST');
-    expect(props.IdentitySource).toBe('method.request.header.x-api-key');
-    expect(props.AuthorizerResultTtlInSeconds).toBeLessThanOrEqual(60);
+    expect(props.IdentitySource ?? '').toBe('');
+    expect(props.AuthorizerResultTtlInSeconds).toBe(0);
   });
 
   test('REST API, stage, usage plan and key', () => {

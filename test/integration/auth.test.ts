@@ -3,7 +3,8 @@
  * (objects outside it are the same 404 as missing ones; writes with read-only access are 403; nothing is written).
  */
 import { randomBytes } from 'node:crypto';
-import { revokeApiKey } from '#shared/auth/api-keys';
+import { revokeApiKey } from '#shared/domains/identity/keys';
+import { SYSTEM_BOOTSTRAP } from '#shared/auth/bootstrap';
 import {
   bayBody,
   created,
@@ -25,7 +26,11 @@ import {
 
 const h = useApi();
 
-const idOfKey = (key: string) => key.split('_')[1] as string;
+const hexOfKey = (key: string) => key.split('_')[1] as string;
+const idOfKey = (key: string) => {
+  const hex = hexOfKey(key);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
 const secret43 = () => randomBytes(32).toString('base64url');
 
 describe('401 unauthorized', () => {
@@ -36,16 +41,17 @@ describe('401 unauthorized', () => {
     const revoked = await api.createKey({ role: 'admin', scopes: ['admin'] });
     // Both keys work before they are revoked/used.
     expect((await send('GET', '/v1/datacenters', { key: revoked })).status).toBe(200);
-    await revokeApiKey(idOfKey(revoked));
+    await revokeApiKey(idOfKey(revoked), { principal: SYSTEM_BOOTSTRAP, requestId: 'test' });
 
     const credentials: Record<string, string | null> = {
       none: null,
       empty: '',
       malformed: 'not-a-key',
       'malformed dci': 'dci_xyz_abc',
-      'wrong prefix': `dcx_${randomBytes(12).toString('hex')}_${secret43()}`,
-      'unknown well-formed': `dci_${randomBytes(12).toString('hex')}_${secret43()}`,
-      'right id, wrong secret': `dci_${idOfKey(valid)}_${secret43()}`,
+      'wrong prefix': `dcx_${randomBytes(16).toString('hex')}_${secret43()}`,
+      'unknown well-formed': `dci_${randomBytes(16).toString('hex')}_${secret43()}`,
+      'right id, wrong secret': `dci_${hexOfKey(valid)}_${secret43()}`,
+      'a key presented as a session token': `Bearer ${valid}`,
       'right id, truncated secret': valid.slice(0, -1),
       'unknown free-form (32+ chars)': 'x'.repeat(40),
       overlong: `${valid}${'a'.repeat(300)}`,

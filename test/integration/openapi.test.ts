@@ -20,7 +20,11 @@ beforeAll(async () => {
   const bay = await created(send, 'storage-bays', bayBody(a.dc.id));
   const nic = await created(send, 'network-configurations', nicBody({ server_id: a.server.id }));
   const tag = await created(send, 'tags', tagBody());
+  const me = (await send('GET', '/v1/me')).body;
+  const key = await h.api.createKeyWithIds({ scopes: ['inventory:read'] });
   Object.assign(real, {
+    users: me.user.id,
+    'api-keys': key.id,
     datacenters: a.dc.id,
     servers: a.server.id,
     vms: a.vm.id,

@@ -2,8 +2,13 @@
  * Black-box access to the real local gateway (the same server `npm start` runs) in this test process: HTTP over
  * loopback, the real authorizer, the real handlers, DynamoDB Local.
  */
-import { storeApiKey, type NewApiKey } from '#shared/auth/api-keys';
-import { ensureBootstrapAdminKey } from '#shared/auth/bootstrap';
+import { ensureBootstrapAdminKey, SYSTEM_BOOTSTRAP } from '#shared/auth/bootstrap';
+import type { DatacenterAccess, Role, Scope } from '#shared/auth/principal';
+import { repo } from '#shared/db/repository';
+import { apiKeyEntity } from '#shared/domains/identity/api-key';
+import { issueApiKey } from '#shared/domains/identity/keys';
+import { userEntity } from '#shared/domains/identity/user';
+import { uuidv7 } from '#shared/model/ids';
 import { startLocalServer } from '#local/server';
 
 export interface TestResponse<T = any> {
@@ -20,19 +25,64 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface KeySpec {
+  name?: string;
+  /** The owner's role; the key is issued while the owner is admin, then the owner takes this role (a demotion). */
+  role?: Role;
+  scopes?: Scope[];
+  datacenter_access?: DatacenterAccess;
+  /** A past value makes an expired key (written directly: the API refuses to issue one). */
+  expires_at?: string | null;
+}
+
+export interface TestKey {
+  key: string;
+  id: string;
+  userId: string;
+}
+
 export interface TestApi {
   url: string;
   adminKey: string;
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
-  createKey(spec: Partial<NewApiKey>): Promise<string>;
+  createKey(spec: KeySpec): Promise<string>;
+  createKeyWithIds(spec: KeySpec): Promise<TestKey>;
   close(): Promise<void>;
 }
 
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789-0123456789-abcdef';
 
-export async function startTestApi(options: { authorizerCacheTtlSeconds?: number } = {}): Promise<TestApi> {
+const system = { principal: SYSTEM_BOOTSTRAP, requestId: 'test-setup' };
+
+/** A user of the given role and access with one API key, made through the same domain code the API uses. */
+export async function createTestKey(spec: KeySpec): Promise<TestKey> {
+  const user = await repo().create(
+    userEntity,
+    {
+      username: `user-${uuidv7().slice(-12)}`,
+      email: `${uuidv7().slice(-12)}@example.test`,
+      role: 'admin',
+      datacenter_access: spec.datacenter_access ?? 'all',
+      disabled: false,
+      mfa_enabled: false,
+    },
+    system,
+  );
+  const future = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const { record, key } = await issueApiKey(
+    { name: spec.name ?? 'test key', user_id: user.id, scopes: spec.scopes ?? ['admin'], expires_at: future },
+    system,
+  );
+  if (spec.role && spec.role !== 'admin') await repo().update(userEntity, user.id, () => ({ role: spec.role }), system);
+  if (spec.expires_at && Date.parse(spec.expires_at) <= Date.now()) {
+    await repo().update(apiKeyEntity, record.id, () => ({ expires_at: spec.expires_at }), system);
+  }
+  return { key, id: record.id, userId: user.id };
+}
+
+export async function startTestApi(): Promise<TestApi> {
   await ensureBootstrapAdminKey(TEST_ADMIN_KEY);
-  const { url, close } = await startLocalServer({ port: 0, authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 0 });
+  const { url, close } = await startLocalServer({ port: 0 });
   const request = async <T>(method: string, path: string, requestOptions: RequestOptions = {}): Promise<TestResponse<T>> => {
     const headers: Record<string, string> = { ...(requestOptions.headers ?? {}) };
     const key = requestOptions.key === undefined ? TEST_ADMIN_KEY : requestOptions.key;
@@ -56,17 +106,8 @@ export async function startTestApi(options: { authorizerCacheTtlSeconds?: number
     url,
     adminKey: TEST_ADMIN_KEY,
     request,
-    createKey: async (spec) => {
-      const { key } = await storeApiKey({
-        name: spec.name ?? 'test key',
-        role: spec.role ?? 'admin',
-        scopes: spec.scopes ?? ['admin'],
-        datacenter_access: spec.datacenter_access ?? 'all',
-        expires_at: spec.expires_at ?? null,
-        user_id: spec.user_id ?? null,
-      });
-      return key;
-    },
+    createKey: async (spec) => (await createTestKey(spec)).key,
+    createKeyWithIds: createTestKey,
     close,
   };
 }

@@ -8,3 +8,4 @@ process.env.DYNAMODB_ENDPOINT = process.env.TEST_DYNAMODB_ENDPOINT;
 process.env.CURSOR_SIGNING_KEY = 'test-cursor-key-0123456789abcdef0123456789';
 process.env.API_KEY_PEPPER = 'test-pepper-0123456789abcdef0123456789abcdef';
 process.env.LOCAL_RUNTIME = 'true';
+process.env.AUTHORIZER_CACHE_TTL_SECONDS = '0';

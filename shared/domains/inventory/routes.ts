@@ -10,6 +10,6 @@ import { vmEntity } from '#shared/domains/inventory/vm';
 
 export const INVENTORY_ENTITIES = [datacenterEntity, serverEntity, vmEntity, storageBayEntity, networkConfigurationEntity, tagEntity];
 
-const inventory = { domain: 'inventory', readScope: 'inventory:read', writeScope: 'inventory:write' } as const;
+const inventory = { domain: 'inventory', read: { scope: 'inventory:read' }, write: { scope: 'inventory:write' } } as const;
 
 export const inventoryRoutes: RouteDefinition[] = INVENTORY_ENTITIES.flatMap((entity) => crudRoutes(entity, inventory));
