@@ -34,6 +34,8 @@ export interface VcsimTopology {
   vmsPerPool?: number;
   datastoresPerDatacenter?: number;
   portgroupsPerDatacenter?: number;
+  /** Put the last N datacenters (and their host/vm/datastore/network sub-folders) inside folders. */
+  datacentersInFolders?: number;
   username?: string;
   password?: string;
   /** Serve https with a throwaway CA; its PEM is returned as `caPem`. */
@@ -171,6 +173,8 @@ export async function startVcsim(topology: VcsimTopology = {}): Promise<Vcsim> {
     String(topology.datastoresPerDatacenter ?? 1),
     '-pg',
     String(topology.portgroupsPerDatacenter ?? 1),
+    '-folder',
+    String(topology.datacentersInFolders ?? 0),
     ...(caFile ? ['-tls', '-tls-ca-file', caFile] : []),
   ];
   const processHandle = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
