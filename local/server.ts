@@ -9,6 +9,7 @@ import { handler as authorizer } from '#functions/authorizer';
 import { handler as identity } from '#functions/identity';
 import { handler as inventory } from '#functions/inventory';
 import { handler as platform } from '#functions/platform';
+import { handler as sync } from '#functions/sync';
 import { type ErrorCode, ERROR_STATUS, UNAUTHORIZED_MESSAGE } from '#shared/http/errors';
 import { compilePath, type Domain, type RouteDefinition } from '#shared/http/route';
 import { allRoutes } from '#shared/routes';
@@ -20,6 +21,7 @@ const DOMAIN_HANDLERS: Record<Domain, ProxyHandler> = {
   platform: platform as ProxyHandler,
   inventory: inventory as ProxyHandler,
   identity: identity as ProxyHandler,
+  sync: sync as ProxyHandler,
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

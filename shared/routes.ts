@@ -2,9 +2,10 @@
 import { identityRoutes } from '#shared/domains/identity/routes';
 import { inventoryRoutes } from '#shared/domains/inventory/routes';
 import { platformRoutes } from '#shared/domains/platform/routes';
+import { syncDomainRoutes } from '#shared/domains/sync/routes';
 import type { Domain, RouteDefinition } from '#shared/http/route';
 
-export const allRoutes: RouteDefinition[] = [...platformRoutes(() => allRoutes), ...inventoryRoutes, ...identityRoutes];
+export const allRoutes: RouteDefinition[] = [...platformRoutes(() => allRoutes), ...inventoryRoutes, ...identityRoutes, ...syncDomainRoutes];
 
 export function routesOf(domain: Domain): RouteDefinition[] {
   return allRoutes.filter((route) => route.domain === domain);

@@ -56,6 +56,8 @@ export const DOMAIN_ACCESS: Record<Domain, FunctionAccess> = {
   inventory: { table: 'readWrite', serverSecrets: true, memorySize: 1024 },
   // scrypt at N=2^17 needs 128 MiB per hash and a fast CPU share: 1 GiB.
   identity: { table: 'readWrite', serverSecrets: true, memorySize: 1024 },
+  // vSphere connections (their passwords go to Secrets Manager), triggers and history; never in the VPC.
+  sync: { table: 'readWrite', serverSecrets: true, memorySize: 512 },
 };
 export const AUTHORIZER_ACCESS: FunctionAccess = { table: 'authorizer', serverSecrets: true, memorySize: 512 };
 export const BOOTSTRAP_ACCESS: FunctionAccess = { table: 'bootstrap', serverSecrets: true, memorySize: 256 };

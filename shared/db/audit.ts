@@ -10,6 +10,8 @@ import { clock, uuidv7 } from '#shared/model/ids';
 export interface WriteContext {
   readonly principal: Principal;
   readonly requestId: string;
+  /** System bookkeeping (sync history, last-sync stamps) is not a change of anyone's data: no audit record. */
+  readonly bookkeeping?: boolean;
 }
 
 export type AuditAction = 'create' | 'update' | 'delete';

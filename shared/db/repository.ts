@@ -308,7 +308,8 @@ export class Repository {
     );
     this.planGuards(plan, entity, record.id, new Map(), uniqueValues(entity, record));
     this.planReferences(plan, entity, new Map(), referencedIds(entity, record), entity.datacenterOf(record));
-    add(plan, auditPut(this.table, { action: 'create', entity, before: undefined, after: record, context }), { kind: 'exists' });
+    if (!context.bookkeeping)
+      add(plan, auditPut(this.table, { action: 'create', entity, before: undefined, after: record, context }), { kind: 'exists' });
     await this.execute(plan, entity);
     return record;
   }
@@ -343,7 +344,8 @@ export class Repository {
         plan.items.push(...more.items);
         plan.meanings.push(...more.meanings);
       }
-      add(plan, auditPut(this.table, { action: 'update', entity, before: current, after: next, context }), { kind: 'exists' });
+      if (!context.bookkeeping)
+        add(plan, auditPut(this.table, { action: 'update', entity, before: current, after: next, context }), { kind: 'exists' });
       try {
         await this.execute(plan, entity);
         return { record: next, changed: true };
@@ -399,7 +401,8 @@ export class Repository {
       this.planGuards(plan, entity, id, uniqueValues(entity, current), new Map());
       this.planReferences(plan, entity, referencedIds(entity, current), new Map());
       for (const tagId of tagIdsOf(current)) this.planTagLink(plan, entity, id, tagId, 'remove');
-      add(plan, auditPut(this.table, { action: 'delete', entity, before: current, after: undefined, context }), { kind: 'exists' });
+      if (!context.bookkeeping)
+        add(plan, auditPut(this.table, { action: 'delete', entity, before: current, after: undefined, context }), { kind: 'exists' });
       try {
         await this.execute(plan, entity);
         return current;
@@ -447,6 +450,159 @@ export class Repository {
     );
   }
 
+  /**
+   * Many creates and updates of one entity type, packed into as few transactions as DynamoDB allows (100 items):
+   * each object keeps its own condition, guards and audit record, while the parents' reference counters are summed
+   * per transaction, so a sync of thousands of VMs does not write the datacenter item thousands of times. A chunk
+   * that fails a condition (a racing edit, a duplicate name) is replayed one object at a time, so one bad object
+   * costs only itself; its error is reported, never thrown.
+   */
+  async bulkWrite(entity: EntityDefinition, operations: readonly BulkOperation[], context: WriteContext): Promise<BulkResult> {
+    const result: BulkResult = { written: [], failed: [], transactions: 0, items: 0 };
+    let chunk: { plan: PlannedWrite; ops: BulkOperation[]; records: EntityRecord[]; deltas: Map<string, CounterDelta>; keys: Set<string> } =
+      newChunk();
+    const flush = async () => {
+      if (chunk.ops.length === 0) return;
+      const { plan, ops, records, deltas } = chunk;
+      chunk = newChunk();
+      for (const delta of deltas.values()) if (delta.amount !== 0) add(plan, this.counterUpdate(delta), { kind: 'version' });
+      try {
+        await this.execute(plan, entity);
+        result.transactions += 1;
+        result.items += plan.items.length;
+        result.written.push(...records);
+      } catch {
+        // Replay one by one through the ordinary paths, which re-read and explain failures precisely.
+        for (const operation of ops) {
+          try {
+            const record =
+              operation.kind === 'create'
+                ? await this.create(entity, operation.data, context, operation.id)
+                : (await this.update(entity, operation.id, () => operation.changes, context)).record;
+            result.written.push(record);
+            result.transactions += 1;
+          } catch (error) {
+            result.failed.push({ operation, error });
+          }
+        }
+      }
+    };
+
+    for (const operation of operations) {
+      const planned = this.planBulkOperation(entity, operation, context);
+      if (!planned) continue;
+      const itemKeys = planned.plan.items.map(itemKeyOf);
+      const newTargets = [...planned.deltas.keys()].filter((key) => !chunk.deltas.has(key)).length;
+      const wouldBe = chunk.plan.items.length + planned.plan.items.length + chunk.deltas.size + newTargets;
+      const clash =
+        itemKeys.some((key) => chunk.keys.has(key) || chunk.deltas.has(key)) ||
+        [...planned.deltas.keys()].some((key) => chunk.keys.has(key));
+      if (wouldBe > MAX_TRANSACTION_ITEMS || clash) await flush();
+      chunk.plan.items.push(...planned.plan.items);
+      chunk.plan.meanings.push(...planned.plan.meanings);
+      chunk.ops.push(operation);
+      chunk.records.push(planned.record);
+      for (const key of itemKeys) chunk.keys.add(key);
+      for (const [key, delta] of planned.deltas) {
+        const existing = chunk.deltas.get(key);
+        if (existing) existing.amount += delta.amount;
+        else chunk.deltas.set(key, { ...delta });
+      }
+    }
+    await flush();
+    return result;
+  }
+
+  private planBulkOperation(entity: EntityDefinition, operation: BulkOperation, context: WriteContext) {
+    const plan: PlannedWrite = { items: [], meanings: [] };
+    const deltas = new Map<string, CounterDelta>();
+    const counter = referenceCounter(entity);
+    const addDelta = (target: EntityDefinition, id: string, amount: number, datacenterId: string | undefined) => {
+      const key = entityKey(target, id);
+      const mapKey = `${key.pk}|${key.sk}`;
+      const existing = deltas.get(mapKey);
+      if (existing) existing.amount += amount;
+      else deltas.set(mapKey, { key, counter, amount, datacenterId, label: target.label });
+    };
+    const referenceDeltas = (before: Map<string, string>, after: Map<string, string>, record: EntityRecord) => {
+      for (const reference of entity.references) {
+        const oldId = before.get(reference.field);
+        const newId = after.get(reference.field);
+        if (oldId === newId) continue;
+        const target = reference.target();
+        if (oldId !== undefined) addDelta(target, oldId, -1, undefined);
+        if (newId !== undefined) addDelta(target, newId, 1, reference.sameDatacenter ? entity.datacenterOf(record) : undefined);
+      }
+    };
+    const now = nowIso();
+    if (operation.kind === 'create') {
+      const record = { ...operation.data, id: operation.id ?? uuidv7(), created_at: now, updated_at: now, version: 1 } as EntityRecord;
+      add(
+        plan,
+        { Put: { TableName: this.table, Item: storageItem(entity, record), ConditionExpression: 'attribute_not_exists(pk)' } },
+        { kind: 'exists' },
+      );
+      this.planGuards(plan, entity, record.id, new Map(), uniqueValues(entity, record));
+      referenceDeltas(new Map(), referencedIds(entity, record), record);
+      if (!context.bookkeeping)
+        add(plan, auditPut(this.table, { action: 'create', entity, before: undefined, after: record, context }), { kind: 'exists' });
+      return { plan, deltas, record };
+    }
+    const current = stripStorage(operation.current);
+    const merged = { ...current, ...operation.changes };
+    for (const [key, value] of Object.entries(merged)) if (value === null || value === undefined) delete merged[key];
+    if (sameRecord(current, merged)) return undefined;
+    const next = {
+      ...merged,
+      id: current.id,
+      created_at: current.created_at,
+      updated_at: now,
+      version: current.version + 1,
+    } as EntityRecord;
+    add(plan, { Update: this.overwriteRecord(operation.current, storageItem(entity, next), current.version) }, { kind: 'version' });
+    this.planGuards(plan, entity, current.id, uniqueValues(entity, current), uniqueValues(entity, next));
+    referenceDeltas(referencedIds(entity, current), referencedIds(entity, next), next);
+    if (!context.bookkeeping)
+      add(plan, auditPut(this.table, { action: 'update', entity, before: current, after: next, context }), { kind: 'exists' });
+    return { plan, deltas, record: next };
+  }
+
+  private counterUpdate(delta: CounterDelta): TransactItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: delta.key,
+        UpdateExpression: 'ADD #counter :amount, #revision :one',
+        ConditionExpression: delta.datacenterId ? 'attribute_exists(pk) AND datacenter_id = :dc' : 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#counter': delta.counter, '#revision': REFERENCE_REVISION },
+        ExpressionAttributeValues: { ':amount': delta.amount, ':one': 1, ...(delta.datacenterId ? { ':dc': delta.datacenterId } : {}) },
+      },
+    };
+  }
+
+  /** Raw items of one entity type under a datacenter (the by-datacenter index), for diffing a sync. */
+  async itemsOfDatacenter(entity: EntityDefinition, datacenterId: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await guardThrottling(() =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: INDEXES.byDatacenter.name,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': INDEXES.byDatacenter.partitionKey, '#sk': INDEXES.byDatacenter.sortKey },
+            ExpressionAttributeValues: { ':pk': `DATACENTER#${datacenterId}`, ':prefix': `${entity.prefix}#` },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
   // ---------------------------------------------------------------- planning helpers
 
   /**
@@ -462,7 +618,10 @@ export class Repository {
     const set: string[] = [];
     const remove: string[] = [];
     Object.entries(item).forEach(([name, value], position) => {
-      if (untouched(name)) return;
+      // Only what this write changes: SETting an unchanged attribute writes back the value read before the
+      // transaction, undoing unversioned bookkeeping done meanwhile (a user's `totp_last_step`, consumed recovery
+      // codes and failed-login count; a key's `last_used_at`), which made a used TOTP or recovery code usable again.
+      if (untouched(name) || JSON.stringify(previous[name]) === JSON.stringify(value)) return;
       names[`#s${position}`] = name;
       values[`:s${position}`] = value;
       set.push(`#s${position} = :s${position}`);
@@ -666,6 +825,42 @@ let shared: Repository | undefined;
 export function repo(): Repository {
   shared ??= new Repository();
   return shared;
+}
+
+export type BulkOperation =
+  | { kind: 'create'; data: Record<string, unknown>; id?: string }
+  /** `current` is the raw stored item (as read from an index); `changes` the fields to set (null clears). */
+  | { kind: 'update'; id: string; current: Record<string, unknown>; changes: Record<string, unknown> };
+
+export interface BulkResult {
+  written: EntityRecord[];
+  failed: { operation: BulkOperation; error: unknown }[];
+  transactions: number;
+  /** Items written by the packed transactions (objects, guards, counters, audit records). */
+  items: number;
+}
+
+interface CounterDelta {
+  key: { pk: string; sk: string };
+  counter: string;
+  amount: number;
+  datacenterId: string | undefined;
+  label: string;
+}
+
+function newChunk() {
+  return {
+    plan: { items: [], meanings: [] } as PlannedWrite,
+    ops: [] as BulkOperation[],
+    records: [] as EntityRecord[],
+    deltas: new Map<string, CounterDelta>(),
+    keys: new Set<string>(),
+  };
+}
+
+function itemKeyOf(item: TransactItem): string {
+  const key = item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key ?? ({} as Record<string, unknown>);
+  return `${String(key.pk)}|${String(key.sk)}`;
 }
 
 export interface ListOptions {

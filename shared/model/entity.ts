@@ -139,13 +139,13 @@ export const baseFieldsSchema = z.object({
 
 export const TAG_IDS_FIELD = 'tag_ids';
 
-/** Body schema of `POST /v1/<collection>`. */
-export function createSchema(entity: EntityDefinition) {
-  return entity.fields.strict();
+/** Body schema of `POST /v1/<collection>`; `writeOnly` adds fields that are accepted but never stored as given (a password). */
+export function createSchema(entity: EntityDefinition, writeOnly: AnyShape = {}) {
+  return entity.fields.extend(writeOnly).strict();
 }
 
 /** Body schema of `PATCH /v1/<collection>/{id}`: every writable, mutable field optional, at least one. */
-export function patchSchema(entity: EntityDefinition) {
+export function patchSchema(entity: EntityDefinition, writeOnly: AnyShape = {}) {
   const omit = Object.fromEntries(entity.immutable.map((field) => [field, true])) as Record<string, true>;
   const mutable = entity.fields.omit(omit);
   // zod applies a `.default()` even under `.partial()`: a PATCH would fill in every defaulted field it does not
@@ -157,6 +157,7 @@ export function patchSchema(entity: EntityDefinition) {
   );
   return mutable
     .extend(withoutDefaults)
+    .extend(writeOnly)
     .partial()
     .strict()
     .refine((body) => Object.keys(body).length > 0, { message: 'give at least one field to change' });

@@ -26,14 +26,17 @@ export const bytes = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const count = (max = 1_000_000) => z.number().int().min(0).max(max);
 export const percent = () => z.number().min(0).max(100);
 
-/** DNS-style host name (RFC 1123 labels), case-insensitive. */
+/**
+ * Host name as vCenter and DNS know it: labels of letters, digits, hyphens and (as vCenter allows, e.g. `DC0_H0`)
+ * underscores, dot-separated; case-insensitive. An IP address literal is a valid host name too.
+ */
 export const hostname = () =>
   z
     .string()
     .min(1)
     .max(253)
     .regex(
-      /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/,
+      /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/,
       'must be a valid host name',
     );
 

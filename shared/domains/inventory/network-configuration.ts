@@ -4,6 +4,7 @@ import { defineEntity, type EntityDefinition } from '#shared/model/entity';
 import { ipAddress, macAddress, text, uuid } from '#shared/model/fields';
 import { serverEntity } from '#shared/domains/inventory/server';
 import { vmEntity } from '#shared/domains/inventory/vm';
+import { networkConfigurationVsphereFields } from '#shared/domains/inventory/vsphere-fields';
 
 /** A NIC of exactly one server or VM: MAC, addresses, VLAN, port group. Its datacenter follows its owner. */
 export const networkConfigurationEntity: EntityDefinition = defineEntity({
@@ -21,7 +22,9 @@ export const networkConfigurationEntity: EntityDefinition = defineEntity({
     connected: z.boolean().nullable().optional(),
   }),
   immutable: ['server_id', 'vm_id'],
-  readOnly: z.object({ datacenter_id: z.string().meta({ description: 'Datacenter of the owning server or VM' }) }),
+  readOnly: networkConfigurationVsphereFields.extend({
+    datacenter_id: z.string().meta({ description: 'Datacenter of the owning server or VM' }),
+  }),
   references: [
     { field: 'server_id', target: () => serverEntity },
     { field: 'vm_id', target: () => vmEntity },

@@ -3,6 +3,7 @@ import { childSortKey } from '#shared/db/keys';
 import { type EntityRecord, defineEntity, type EntityDefinition } from '#shared/model/entity';
 import { bytes, count, hostname, ipAddress, longText, text, uuid } from '#shared/model/fields';
 import { datacenterEntity } from '#shared/domains/inventory/datacenter';
+import { serverVsphereFields } from '#shared/domains/inventory/vsphere-fields';
 
 export const SERVER_STATUSES = ['planned', 'active', 'maintenance', 'offline', 'failed', 'decommissioned'] as const;
 
@@ -30,6 +31,7 @@ export const serverEntity: EntityDefinition = defineEntity({
     notes: longText().nullable().optional(),
   }),
   immutable: ['datacenter_id'],
+  readOnly: serverVsphereFields,
   unique: [{ field: 'hostname', value: (record) => `${record.datacenter_id}#${normalizeHostname(record)}` }],
   references: [{ field: 'datacenter_id', target: () => datacenterEntity }],
   indexKeys: (record) => ({ byDatacenter: { pk: `DATACENTER#${record.datacenter_id}`, sk: childSortKey(serverEntity, record.id) } }),

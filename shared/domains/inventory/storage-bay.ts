@@ -3,6 +3,7 @@ import { childSortKey } from '#shared/db/keys';
 import { defineEntity, type EntityDefinition } from '#shared/model/entity';
 import { bytes, longText, text, uuid } from '#shared/model/fields';
 import { datacenterEntity } from '#shared/domains/inventory/datacenter';
+import { storageBayVsphereFields } from '#shared/domains/inventory/vsphere-fields';
 
 export const STORAGE_BAY_TYPES = ['san', 'nas', 'das', 'vmfs', 'nfs', 'vsan', 'vvol', 'other'] as const;
 export const STORAGE_BAY_STATUSES = ['online', 'degraded', 'offline', 'maintenance', 'decommissioned'] as const;
@@ -24,6 +25,7 @@ export const storageBayEntity: EntityDefinition = defineEntity({
     notes: longText().nullable().optional(),
   }),
   immutable: ['datacenter_id'],
+  readOnly: storageBayVsphereFields,
   unique: [{ field: 'name', value: (record) => `${record.datacenter_id}#${String(record.name).toLowerCase()}` }],
   references: [{ field: 'datacenter_id', target: () => datacenterEntity }],
   indexKeys: (record) => ({ byDatacenter: { pk: `DATACENTER#${record.datacenter_id}`, sk: childSortKey(storageBayEntity, record.id) } }),

@@ -4,6 +4,7 @@ import { defineEntity, type EntityDefinition } from '#shared/model/entity';
 import { bytes, count, longText, text, uuid } from '#shared/model/fields';
 import { datacenterEntity } from '#shared/domains/inventory/datacenter';
 import { serverEntity } from '#shared/domains/inventory/server';
+import { vmVsphereFields } from '#shared/domains/inventory/vsphere-fields';
 
 export const POWER_STATES = ['powered_on', 'powered_off', 'suspended'] as const;
 export const VM_STATUSES = ['planned', 'active', 'offline', 'decommissioned'] as const;
@@ -28,6 +29,7 @@ export const vmEntity: EntityDefinition = defineEntity({
     notes: longText().nullable().optional(),
   }),
   immutable: ['datacenter_id'],
+  readOnly: vmVsphereFields,
   references: [
     { field: 'datacenter_id', target: () => datacenterEntity },
     { field: 'server_id', target: () => serverEntity, sameDatacenter: true },
