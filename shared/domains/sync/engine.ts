@@ -323,8 +323,8 @@ async function apply(run: Run, connection: EntityRecord, inventory: VsphereInven
   const skippedByKind = new Map<string, Set<string>>();
   for (const skipped of inventory.skipped) {
     run.error(`${skipped.kind}_skipped`, skipped.moref, skipped.reason);
-    let set = skippedByKind.get(skipped.kind);
-    if (!set) skippedByKind.set(skipped.kind, (set = new Set()));
+    const set = skippedByKind.get(skipped.kind) ?? new Set<string>();
+    skippedByKind.set(skipped.kind, set);
     set.add(`${vcenterUuid}/${skipped.moref.split('/')[0]}`);
   }
   // A kind is complete when nothing of it was skipped: only then may its absent objects be marked missing.

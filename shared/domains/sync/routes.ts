@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import type { Principal } from '#shared/auth/principal';
-import { repo } from '#shared/db/repository';
 import { credentialStore } from '#shared/domains/sync/credentials';
 import { vsphereConnectionEntity } from '#shared/domains/sync/connection';
 import { syncHistoryEntity } from '#shared/domains/sync/history';
