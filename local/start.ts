@@ -8,6 +8,11 @@ import { join, resolve } from 'node:path';
 import { ensureBootstrapAdminKey } from '#shared/auth/bootstrap';
 import { ensureTable, startDynamoLocal } from '#local/dynamodb';
 import { startLocalServer } from '#local/server';
+import { dispatchDueSyncs } from '#shared/domains/sync/trigger';
+import { describeError, log } from '#shared/log';
+
+/** How often the local runtime runs the sync dispatcher (EventBridge runs it every minute on AWS). */
+const DISPATCH_INTERVAL_MS = Number(process.env.SYNC_DISPATCH_INTERVAL_MS ?? 60_000);
 
 // The SDK's Node 20 notice is not actionable for a laptop run; Lambda runs nodejs22.x.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -47,9 +52,11 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   let stopping = false;
   let closeServer: (() => Promise<void>) | undefined;
+  let dispatcher: NodeJS.Timeout | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(dispatcher);
     process.stdout.write('\nStopping...\n');
     await closeServer?.().catch(() => undefined);
     await dynamo.stop();
@@ -63,7 +70,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const bootstrap = await ensureBootstrapAdminKey(process.env.ADMIN_API_KEY);
     const { url, close } = await startLocalServer({ port });
     closeServer = close;
-    process.stdout.write(`DynamoDB Local: ${dynamo.endpoint} (${inMemory ? 'in memory' : `data in ${join(DATA_DIR, 'dynamodb')}`}, table ${TABLE} ${table})\n`);
+    process.stdout.write(
+      `DynamoDB Local: ${dynamo.endpoint} (${inMemory ? 'in memory' : `data in ${join(DATA_DIR, 'dynamodb')}`}, table ${TABLE} ${table})\n`,
+    );
     if (bootstrap.kind === 'generated') {
       const keyFile = join(DATA_DIR, 'admin-api-key');
       writeFileSync(keyFile, `${bootstrap.key}\n`, { mode: 0o600 });
@@ -75,6 +84,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`Admin API key: created earlier, see ${join(DATA_DIR, 'admin-api-key')}\n`);
     }
     process.stdout.write(`Inventory API listening on ${url}/v1  (health: ${url}/v1/health, docs: ${url}/v1/openapi.json)\n`);
+    // The same dispatcher as the EventBridge schedule on AWS; syncs run in this process.
+    dispatcher = setInterval(() => {
+      dispatchDueSyncs().catch((error: unknown) => log.warn('sync dispatch failed', describeError(error)));
+    }, DISPATCH_INTERVAL_MS);
+    process.stdout.write(
+      `Sync dispatcher: every ${Math.round(DISPATCH_INTERVAL_MS / 1000)} s (vSphere connections whose interval has passed)\n`,
+    );
   } catch (error) {
     process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
     await stop(1);

@@ -5,6 +5,8 @@
 import { readInventory, type VsphereInventory } from '#shared/vsphere/inventory';
 import { VimClient } from '#shared/vsphere/client';
 import { startVcsim, type Vcsim, VcsimAdmin } from '../support/vcsim';
+import { createServer, type Server } from 'node:net';
+import { acquireLease, currentLease, releaseLease, renewLease } from '#shared/domains/sync/lease';
 import { useApi, unique } from './helpers';
 
 const h = useApi();
@@ -192,4 +194,53 @@ test('one sync per datacenter at a time: a second trigger while one runs is a 40
     if ((await h.send('GET', `/v1/sync-history/${first.body.sync_id}`)).body.status !== 'running') break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+});
+
+test('a vCenter that accepts connections but never answers fails the run by timeout, marking nothing missing', async () => {
+  const sockets: import('node:net').Socket[] = [];
+  const silent: Server = createServer((socket) => {
+    sockets.push(socket);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+  const port = (silent.address() as { port: number }).port;
+  const previous = process.env.VSPHERE_CALL_TIMEOUT_MS;
+  process.env.VSPHERE_CALL_TIMEOUT_MS = '800';
+  try {
+    await h.send('PATCH', `/v1/vsphere-connections/${connection.DC1}`, { body: { endpoint_url: `http://127.0.0.1:${port}/sdk` } });
+    const history = await syncAndWait(dc.DC1);
+    expect(history).toMatchObject({ status: 'failed', errors: [expect.objectContaining({ kind: 'timeout' })] });
+    const vms = await listAll(`/v1/vms?datacenter_id=${dc.DC1}`);
+    expect(vms.every((vm) => vm.missing_since === null)).toBe(true);
+  } finally {
+    process.env.VSPHERE_CALL_TIMEOUT_MS = previous;
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+    await h.send('PATCH', `/v1/vsphere-connections/${connection.DC1}`, { body: { endpoint_url: sim.url } });
+  }
+});
+
+test('hostile data in vCenter: the bad VM is skipped and reported, the run is partial, and nothing is marked missing', async () => {
+  const vms = await listAll(`/v1/vms?datacenter_id=${dc.DC1}`);
+  const victim = vms[0];
+  await admin.rename(victim.moref, 'x'.repeat(300)); // longer than any name we accept
+  const history = await syncAndWait(dc.DC1);
+  expect(history.status).toBe('partial');
+  expect(history.errors).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'vm_skipped', ref: victim.moref })]));
+  expect(history.counts.vms.missing).toBe(0);
+  const after = await h.send('GET', `/v1/vms/${victim.id}`);
+  expect(after.body).toMatchObject({ name: victim.name, missing_since: null });
+  await admin.rename(victim.moref, victim.name);
+});
+
+test('the lease admits one holder, and a lapsed lease (a dead sync) can be taken over', async () => {
+  const datacenter = `lease-${unique('dc')}`;
+  expect(await acquireLease(datacenter, 'first', 60)).toBe(true);
+  expect(await acquireLease(datacenter, 'second', 60)).toBe(false);
+  expect((await currentLease(datacenter))?.holder).toBe('first');
+  // The first holder dies: its lease lapses (simulated by letting its last renewal end in the past).
+  expect(await renewLease(datacenter, 'first', -1)).toBe(true);
+  expect(await currentLease(datacenter)).toBeUndefined();
+  expect(await acquireLease(datacenter, 'second', 60)).toBe(true);
+  await releaseLease(datacenter, 'first'); // not the holder: no effect
+  expect((await currentLease(datacenter))?.holder).toBe('second');
 });

@@ -4,7 +4,13 @@ import { credentialStore } from '#shared/domains/sync/credentials';
 import { VimClient } from '#shared/vsphere/client';
 import { VimError, VimFaultError } from '#shared/vsphere/errors';
 
-export async function clientFor(connection: EntityRecord, timeoutMs = 60_000): Promise<VimClient> {
+/** Per-call timeout for vCenter (env `VSPHERE_CALL_TIMEOUT_MS`, default 60 s): a hung vCenter fails the run, never hangs it. */
+export function vcenterTimeoutMs(): number {
+  const configured = Number(process.env.VSPHERE_CALL_TIMEOUT_MS);
+  return Number.isFinite(configured) && configured > 0 ? configured : 60_000;
+}
+
+export async function clientFor(connection: EntityRecord, timeoutMs = vcenterTimeoutMs()): Promise<VimClient> {
   const reference = connection.secret_ref;
   if (typeof reference !== 'string') throw new Error('The connection has no stored password');
   const password = await credentialStore().get(reference);

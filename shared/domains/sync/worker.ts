@@ -6,7 +6,7 @@ import { repo } from '#shared/db/repository';
 import { vsphereConnectionEntity } from '#shared/domains/sync/connection';
 import { type SyncOutcome, syncDatacenter } from '#shared/domains/sync/engine';
 import type { SyncJob } from '#shared/domains/sync/trigger';
-import { clientFor, describeVcenterError } from '#shared/domains/sync/vcenter';
+import { clientFor, describeVcenterError, vcenterTimeoutMs } from '#shared/domains/sync/vcenter';
 
 export interface ConnectionTestResult {
   ok: boolean;
@@ -22,7 +22,7 @@ export type WorkerEvent = { action: 'sync'; job: SyncJob } | { action: 'test'; c
 export async function testConnection(connectionId: string): Promise<ConnectionTestResult> {
   const connection = await repo().getOrThrow(vsphereConnectionEntity, connectionId);
   try {
-    const client = await clientFor(connection, 15_000);
+    const client = await clientFor(connection, Math.min(15_000, vcenterTimeoutMs()));
     const about = await client.withSession(async (session) => session.about);
     return {
       ok: true,
