@@ -57,8 +57,10 @@ export function auditPut(
     context: WriteContext;
   },
 ) {
-  const id = uuidv7();
+  // The id carries the same instant as `at`: since/until on the type and actor indexes compare the id's time, so
+  // a separate Date.now() (a millisecond off, or anything off when the clock is replaced) mis-filtered events.
   const at = clock.now();
+  const id = uuidv7(at.getTime());
   const subject = change.after ?? change.before;
   const entityId = subject?.id ?? 'unknown';
   return {

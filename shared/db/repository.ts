@@ -107,9 +107,11 @@ function uniqueValues(entity: EntityDefinition, record: EntityRecord): Map<strin
   return values;
 }
 
+/** The references of a record that are counted on their targets (see `Reference.uncountedWhen`). */
 function referencedIds(entity: EntityDefinition, record: EntityRecord): Map<string, string> {
   const ids = new Map<string, string>();
   for (const reference of entity.references) {
+    if (reference.uncountedWhen?.(record)) continue;
     const value = record[reference.field];
     if (typeof value === 'string') ids.set(reference.field, value);
   }
@@ -459,12 +461,37 @@ export class Repository {
    */
   async bulkWrite(entity: EntityDefinition, operations: readonly BulkOperation[], context: WriteContext): Promise<BulkResult> {
     const result: BulkResult = { written: [], failed: [], transactions: 0, items: 0 };
-    let chunk: { plan: PlannedWrite; ops: BulkOperation[]; records: EntityRecord[]; deltas: Map<string, CounterDelta>; keys: Set<string> } =
-      newChunk();
-    const flush = async () => {
-      if (chunk.ops.length === 0) return;
-      const { plan, ops, records, deltas } = chunk;
-      chunk = newChunk();
+    type Chunk = ReturnType<typeof newChunk>;
+    const chunks: Chunk[] = [];
+    let chunk: Chunk = newChunk();
+    for (const operation of operations) {
+      const planned = this.planBulkOperation(entity, operation, context);
+      if (!planned) continue;
+      const itemKeys = planned.plan.items.map(itemKeyOf);
+      const newTargets = [...planned.deltas.keys()].filter((key) => !chunk.deltas.has(key)).length;
+      const wouldBe = chunk.plan.items.length + planned.plan.items.length + chunk.deltas.size + newTargets;
+      const clash =
+        itemKeys.some((key) => chunk.keys.has(key) || chunk.deltas.has(key)) ||
+        [...planned.deltas.keys()].some((key) => chunk.keys.has(key));
+      if ((wouldBe > MAX_TRANSACTION_ITEMS || clash) && chunk.ops.length > 0) {
+        chunks.push(chunk);
+        chunk = newChunk();
+      }
+      chunk.plan.items.push(...planned.plan.items);
+      chunk.plan.meanings.push(...planned.plan.meanings);
+      chunk.ops.push(operation);
+      chunk.records.push(planned.record);
+      for (const key of itemKeys) chunk.keys.add(key);
+      for (const [key, delta] of planned.deltas) {
+        const existing = chunk.deltas.get(key);
+        if (existing) existing.amount += delta.amount;
+        else chunk.deltas.set(key, { ...delta });
+      }
+    }
+    if (chunk.ops.length > 0) chunks.push(chunk);
+
+    const run = async (work: Chunk) => {
+      const { plan, ops, records, deltas } = work;
       for (const delta of deltas.values()) if (delta.amount !== 0) add(plan, this.counterUpdate(delta), { kind: 'version' });
       try {
         await this.execute(plan, entity);
@@ -488,28 +515,17 @@ export class Repository {
       }
     };
 
-    for (const operation of operations) {
-      const planned = this.planBulkOperation(entity, operation, context);
-      if (!planned) continue;
-      const itemKeys = planned.plan.items.map(itemKeyOf);
-      const newTargets = [...planned.deltas.keys()].filter((key) => !chunk.deltas.has(key)).length;
-      const wouldBe = chunk.plan.items.length + planned.plan.items.length + chunk.deltas.size + newTargets;
-      const clash =
-        itemKeys.some((key) => chunk.keys.has(key) || chunk.deltas.has(key)) ||
-        [...planned.deltas.keys()].some((key) => chunk.keys.has(key));
-      if (wouldBe > MAX_TRANSACTION_ITEMS || clash) await flush();
-      chunk.plan.items.push(...planned.plan.items);
-      chunk.plan.meanings.push(...planned.plan.meanings);
-      chunk.ops.push(operation);
-      chunk.records.push(planned.record);
-      for (const key of itemKeys) chunk.keys.add(key);
-      for (const [key, delta] of planned.deltas) {
-        const existing = chunk.deltas.get(key);
-        if (existing) existing.amount += delta.amount;
-        else chunk.deltas.set(key, { ...delta });
-      }
+    // Chunks that share no counted parent run side by side; chunks that do wait for each other, so they never
+    // conflict inside DynamoDB. VMs grouped by server and NICs grouped by owner mostly run in parallel.
+    const inFlight = new Map<Promise<void>, Set<string>>();
+    for (const work of chunks) {
+      const targets = new Set(work.deltas.keys());
+      const conflicts = () => [...inFlight.values()].some((busy) => [...targets].some((key) => busy.has(key)));
+      while (inFlight.size >= BULK_CONCURRENCY || conflicts()) await Promise.race(inFlight.keys());
+      const promise: Promise<void> = run(work).finally(() => inFlight.delete(promise));
+      inFlight.set(promise, targets);
     }
-    await flush();
+    await Promise.all(inFlight.keys());
     return result;
   }
 
@@ -889,6 +905,8 @@ interface PageSource {
 /** DynamoDB allows 100 actions per transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;
 const MAX_ROUNDS_PER_PAGE = 20;
+/** Packed transactions in flight at once during a bulk write. */
+const BULK_CONCURRENCY = 4;
 /** Retries of a write without If-Match that lost a race; a 409 after that says "retry" to the client. */
 const MAX_CONTENDED_ATTEMPTS = 6;
 const FILTERED_PAGE_READ = 500;

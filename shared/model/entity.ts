@@ -34,6 +34,12 @@ export interface Reference {
   readonly target: () => EntityDefinition;
   /** The target must be in the same datacenter as this record (a VM's server). */
   readonly sameDatacenter?: boolean;
+  /**
+   * When the reference need not be counted on the target because another counted reference already protects it
+   * (a VM placed on a server: the server counts the VM, and the datacenter counts the server). Keeps bulk writes of
+   * thousands of VMs from all touching the one datacenter item.
+   */
+  readonly uncountedWhen?: (record: EntityRecord) => boolean;
 }
 
 export interface ListAccess {

@@ -31,7 +31,8 @@ export const vmEntity: EntityDefinition = defineEntity({
   immutable: ['datacenter_id'],
   readOnly: vmVsphereFields,
   references: [
-    { field: 'datacenter_id', target: () => datacenterEntity },
+    // A placed VM is protected through its server (which the datacenter counts), so only unplaced VMs count here.
+    { field: 'datacenter_id', target: () => datacenterEntity, uncountedWhen: (record) => typeof record.server_id === 'string' },
     { field: 'server_id', target: () => serverEntity, sameDatacenter: true },
   ],
   indexKeys: (record) => ({

@@ -188,7 +188,15 @@ class Run {
 
   /** Writes a phase's operations and counts them; returns the written records by id. */
   async write(kind: Kind, entity: EntityDefinition, operations: BulkOperation[]): Promise<Map<string, EntityRecord>> {
-    const result: BulkResult = await repo().bulkWrite(entity, operations, this.context);
+    const started = performance.now();
+    // Objects of one parent together: their transactions share that parent's counter, other chunks run alongside.
+    const parentOf = (operation: BulkOperation) => {
+      const fields = operation.kind === 'create' ? operation.data : { ...operation.current, ...operation.changes };
+      return String(fields.server_id ?? fields.vm_id ?? '');
+    };
+    const ordered = [...operations].sort((a, b) => parentOf(a).localeCompare(parentOf(b)));
+    const result: BulkResult = await repo().bulkWrite(entity, ordered, this.context);
+    this.stats[`${kind}_write_ms`] = Math.round(performance.now() - started);
     this.stats.inventory_transactions = (this.stats.inventory_transactions ?? 0) + result.transactions;
     this.stats.inventory_items_written = (this.stats.inventory_items_written ?? 0) + result.items;
     for (const failure of result.failed) {
@@ -302,10 +310,11 @@ export async function syncDatacenter(job: SyncJob): Promise<SyncOutcome> {
   } finally {
     clearInterval(renewal);
     run.stats.duration_ms = Date.now() - started;
+    // The lease goes first: whoever sees the finished history may start the next run at once.
+    await releaseLease(job.datacenter_id, job.sync_id).catch(() => undefined);
     await finish(run, outcome ?? { status: 'failed', counts: run.counts, errors: run.errors, stats: run.stats }, vcenter).catch(
       (error: unknown) => log.error('sync bookkeeping failed', { sync_id: job.sync_id, ...describeError(error) }),
     );
-    await releaseLease(job.datacenter_id, job.sync_id).catch(() => undefined);
   }
 }
 
