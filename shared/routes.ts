@@ -5,7 +5,12 @@ import { platformRoutes } from '#shared/domains/platform/routes';
 import { syncDomainRoutes } from '#shared/domains/sync/routes';
 import type { Domain, RouteDefinition } from '#shared/http/route';
 
-export const allRoutes: RouteDefinition[] = [...platformRoutes(() => allRoutes), ...inventoryRoutes, ...identityRoutes, ...syncDomainRoutes];
+export const allRoutes: RouteDefinition[] = [
+  ...platformRoutes(() => allRoutes),
+  ...inventoryRoutes,
+  ...identityRoutes,
+  ...syncDomainRoutes,
+];
 
 export function routesOf(domain: Domain): RouteDefinition[] {
   return allRoutes.filter((route) => route.domain === domain);
