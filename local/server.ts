@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuth
 import { handler as authorizer } from '#functions/authorizer';
 import { handler as identity } from '#functions/identity';
 import { handler as inventory } from '#functions/inventory';
+import { handler as monitoring } from '#functions/monitoring';
 import { handler as platform } from '#functions/platform';
 import { handler as sync } from '#functions/sync';
 import { type ErrorCode, ERROR_STATUS, UNAUTHORIZED_MESSAGE } from '#shared/http/errors';
@@ -22,6 +23,7 @@ const DOMAIN_HANDLERS: Record<Domain, ProxyHandler> = {
   inventory: inventory as ProxyHandler,
   identity: identity as ProxyHandler,
   sync: sync as ProxyHandler,
+  monitoring: monitoring as ProxyHandler,
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

@@ -3,6 +3,7 @@ import { identityRoutes } from '#shared/domains/identity/routes';
 import { inventoryRoutes } from '#shared/domains/inventory/routes';
 import { platformRoutes } from '#shared/domains/platform/routes';
 import { syncDomainRoutes } from '#shared/domains/sync/routes';
+import { monitoringRoutes } from '#shared/domains/monitoring/routes';
 import type { Domain, RouteDefinition } from '#shared/http/route';
 
 export const allRoutes: RouteDefinition[] = [
@@ -10,6 +11,7 @@ export const allRoutes: RouteDefinition[] = [
   ...inventoryRoutes,
   ...identityRoutes,
   ...syncDomainRoutes,
+  ...monitoringRoutes,
 ];
 
 export function routesOf(domain: Domain): RouteDefinition[] {

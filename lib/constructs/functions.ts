@@ -58,6 +58,7 @@ export const DOMAIN_ACCESS: Record<Domain, FunctionAccess> = {
   identity: { table: 'readWrite', serverSecrets: true, memorySize: 1024 },
   // vSphere connections (their passwords go to Secrets Manager), triggers and history; never in the VPC.
   sync: { table: 'readWrite', serverSecrets: true, memorySize: 512 },
+  monitoring: { table: 'readWrite', serverSecrets: true, memorySize: 512 },
 };
 export const AUTHORIZER_ACCESS: FunctionAccess = { table: 'authorizer', serverSecrets: true, memorySize: 512 };
 export const BOOTSTRAP_ACCESS: FunctionAccess = { table: 'bootstrap', serverSecrets: true, memorySize: 256 };

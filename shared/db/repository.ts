@@ -178,7 +178,13 @@ export class Repository {
     const secrets = await serverSecrets();
     const filters = Object.fromEntries(Object.entries(options.filters).filter(([, value]) => value !== undefined));
     const source = options.tagId !== undefined ? this.tagSource(entity, options.tagId, filters) : this.indexSource(entity, filters);
-    const scope = listScope({ collection: entity.collection, tag: options.tag ?? null, filters, source: source.name });
+    const scope = listScope({
+      collection: entity.collection,
+      tag: options.tag ?? null,
+      filters,
+      extras: options.scopeExtras ?? null,
+      source: source.name,
+    });
     let position: CursorPosition | undefined = options.cursor ? decodeCursor(secrets.cursor_key, scope, options.cursor) : undefined;
 
     const items: EntityRecord[] = [];
@@ -887,6 +893,8 @@ export interface ListOptions {
   limit: number;
   cursor?: string;
   visible: (record: EntityRecord) => boolean;
+  /** Other list parameters that shape `visible` (time ranges): they bind the cursor too. */
+  scopeExtras?: Record<string, unknown>;
 }
 
 export interface ListPage {

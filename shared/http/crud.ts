@@ -201,6 +201,9 @@ export interface CrudOptions {
     principal: Principal,
     id?: string,
   ) => Promise<Record<string, unknown>>;
+  /** Extra list query parameters that are not field filters, and the in-memory predicate they make. */
+  listQuery?: z.ZodRawShape;
+  listFilter?: (query: Record<string, unknown>) => (record: EntityRecord) => boolean;
   /** Standard routes this collection does not get (it defines its own). */
   without?: readonly ('list' | 'create' | 'get' | 'update' | 'delete')[];
 }
@@ -214,7 +217,9 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
   const listQuery = listQueryBase
     .extend(entity.filters.shape)
     .extend(entity.taggable ? { tag: z.string().min(1).max(100).optional() } : {})
+    .extend(options.listQuery ?? {})
     .strict();
+  const extraQueryNames = Object.keys(options.listQuery ?? {});
   const common = { domain: options.domain, tag: entity.collection } as const;
   const { read, write } = options;
 
@@ -232,7 +237,11 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
         ...errorResponses,
       },
       handle: async ({ query, principal }) => {
-        const { limit, cursor, tag, ...filters } = query as { limit: number; cursor?: string; tag?: string } & Record<string, unknown>;
+        const { limit, cursor, tag, ...rest } = query as { limit: number; cursor?: string; tag?: string } & Record<string, unknown>;
+        // Extra query parameters are not field filters: they narrow the list in memory (e.g. a time range).
+        const filters = Object.fromEntries(Object.entries(rest).filter(([name]) => !extraQueryNames.includes(name)));
+        const accessible = visibleTo(principal, entity);
+        const extra = options.listFilter?.(rest);
         let tagId: string | undefined;
         if (tag !== undefined) {
           tagId = await repo().findByUnique(tagEntity, 'name', tag.toLowerCase());
@@ -243,7 +252,8 @@ export function crudRoutes(entity: EntityDefinition, options: CrudOptions): Rout
           limit,
           ...(cursor ? { cursor } : {}),
           ...(tag !== undefined ? { tag, tagId } : {}),
-          visible: visibleTo(principal, entity),
+          visible: extra ? (record) => accessible(record) && extra(record) : accessible,
+          ...(extra ? { scopeExtras: Object.fromEntries(extraQueryNames.map((name) => [name, rest[name] ?? null])) } : {}),
         });
         return { status: 200, body: { items: page.items.map((record) => toResource(entity, record)), next_cursor: page.next_cursor } };
       },
