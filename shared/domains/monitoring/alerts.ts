@@ -6,7 +6,8 @@
 import type { Principal } from '#shared/auth/principal';
 import type { WriteContext } from '#shared/db/audit';
 import { repo } from '#shared/db/repository';
-import { alertEntity, defaultFingerprint, isOpen, type Severity } from '#shared/domains/monitoring/alert';
+import { alertEntity, defaultFingerprint, isOpen, SEVERITIES, type Severity } from '#shared/domains/monitoring/alert';
+import { alertChanged } from '#shared/domains/monitoring/notifications';
 import { ApiError, conflict } from '#shared/http/errors';
 import type { EntityRecord } from '#shared/model/entity';
 import { clock } from '#shared/model/ids';
@@ -39,11 +40,13 @@ export async function raiseAlert(
     const now = clock.now().toISOString();
     if (openId) {
       try {
+        let previousSeverity: unknown;
         const { record } = await repo().update(
           alertEntity,
           openId,
           (current) => {
             if (!isOpen(current)) throw new ReraiseNeeded();
+            previousSeverity = current.severity;
             return {
               severity: input.severity,
               message: input.message,
@@ -54,6 +57,8 @@ export async function raiseAlert(
           },
           context,
         );
+        const escalated = SEVERITIES.indexOf(input.severity) > SEVERITIES.indexOf(previousSeverity as Severity);
+        await alertChanged(record, record.status === 'suppressed' ? 'suppressed' : escalated ? 'escalated' : 'repeated');
         return { alert: record, outcome: 'updated' };
       } catch (error) {
         if (error instanceof ReraiseNeeded || (error instanceof ApiError && error.status === 404)) continue;
@@ -74,6 +79,7 @@ export async function raiseAlert(
         },
         context,
       );
+      await alertChanged(alert, status === 'suppressed' ? 'suppressed' : 'opened');
       return { alert, outcome: 'created' };
     } catch (error) {
       // Another request opened the same fingerprint first: update that one instead.
@@ -87,7 +93,7 @@ export async function raiseAlert(
 class ReraiseNeeded extends Error {}
 
 export async function acknowledgeAlert(id: string, principal: Principal, context: WriteContext, expectedVersion?: number | null) {
-  return repo().update(
+  const result = await repo().update(
     alertEntity,
     id,
     (current) => {
@@ -98,6 +104,8 @@ export async function acknowledgeAlert(id: string, principal: Principal, context
     context,
     expectedVersion,
   );
+  if (result.changed) await alertChanged(result.record, 'acknowledged');
+  return result;
 }
 
 export async function resolveAlert(id: string, resolvedBy: string, context: WriteContext, expectedVersion?: number | null) {
