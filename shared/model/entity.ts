@@ -193,10 +193,16 @@ export function resourceSchema(entity: EntityDefinition): z.ZodType {
   return schema;
 }
 
-/** Every key of the public representation, in a stable order. */
-export function publicKeys(entity: EntityDefinition): string[] {
-  const keys = [...Object.keys(baseFieldsSchema.shape), ...Object.keys(entity.fields.shape), ...Object.keys(entity.readOnly.shape)];
-  if (entity.taggable) keys.push(TAG_IDS_FIELD);
+const publicKeyCache = new WeakMap<EntityDefinition, readonly string[]>();
+/** Every key of the public representation, in a stable order (computed once per entity: lists call it per item). */
+export function publicKeys(entity: EntityDefinition): readonly string[] {
+  let keys = publicKeyCache.get(entity);
+  if (!keys) {
+    const list = [...Object.keys(baseFieldsSchema.shape), ...Object.keys(entity.fields.shape), ...Object.keys(entity.readOnly.shape)];
+    if (entity.taggable) list.push(TAG_IDS_FIELD);
+    keys = list;
+    publicKeyCache.set(entity, keys);
+  }
   return keys;
 }
 
