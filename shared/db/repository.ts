@@ -523,15 +523,22 @@ export class Repository {
 
     // Chunks that share no counted parent run side by side; chunks that do wait for each other, so they never
     // conflict inside DynamoDB. VMs grouped by server and NICs grouped by owner mostly run in parallel.
+    // A free slot takes the first waiting chunk that conflicts with none in flight, so chunks of one parent run one
+    // after another while chunks of other parents fill the remaining slots.
     const inFlight = new Map<Promise<void>, Set<string>>();
-    for (const work of chunks) {
-      const targets = new Set(work.deltas.keys());
-      const conflicts = () => [...inFlight.values()].some((busy) => [...targets].some((key) => busy.has(key)));
-      while (inFlight.size >= BULK_CONCURRENCY || conflicts()) await Promise.race(inFlight.keys());
-      const promise: Promise<void> = run(work).finally(() => inFlight.delete(promise));
-      inFlight.set(promise, targets);
+    const waiting = chunks.map((work) => ({ work, targets: new Set(work.deltas.keys()) }));
+    const busy = (targets: Set<string>) => [...inFlight.values()].some((held) => [...targets].some((key) => held.has(key)));
+    while (waiting.length > 0 || inFlight.size > 0) {
+      const index = inFlight.size < BULK_CONCURRENCY ? waiting.findIndex((candidate) => !busy(candidate.targets)) : -1;
+      if (index < 0) {
+        await Promise.race(inFlight.keys());
+        continue;
+      }
+      const [next] = waiting.splice(index, 1);
+      if (!next) continue;
+      const promise: Promise<void> = run(next.work).finally(() => inFlight.delete(promise));
+      inFlight.set(promise, next.targets);
     }
-    await Promise.all(inFlight.keys());
     return result;
   }
 
@@ -914,7 +921,7 @@ interface PageSource {
 export const MAX_TRANSACTION_ITEMS = 100;
 const MAX_ROUNDS_PER_PAGE = 20;
 /** Packed transactions in flight at once during a bulk write. */
-const BULK_CONCURRENCY = 4;
+const BULK_CONCURRENCY = Number(process.env.BULK_WRITE_CONCURRENCY ?? 4);
 /** Retries of a write without If-Match that lost a race; a 409 after that says "retry" to the client. */
 const MAX_CONTENDED_ATTEMPTS = 6;
 const FILTERED_PAGE_READ = 500;

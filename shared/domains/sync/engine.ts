@@ -344,7 +344,7 @@ async function apply(run: Run, connection: EntityRecord, inventory: VsphereInven
   // 1. Servers (hosts).
   const servers = inventory.servers.filter(inScope);
   const storedServers = await repo().itemsOfDatacenter(serverEntity, datacenterId);
-  await run.write(
+  const writtenServers = await run.write(
     'servers',
     serverEntity,
     planKind(run, 'servers', storedServers, servers, {
@@ -358,7 +358,8 @@ async function apply(run: Run, connection: EntityRecord, inventory: VsphereInven
     }),
   );
   const serverIdBySource = new Map<string, string>();
-  for (const item of await repo().itemsOfDatacenter(serverEntity, datacenterId)) {
+  // What is stored now: what was there, overlaid with what this run wrote (no second read of the index).
+  for (const item of [...storedServers, ...writtenServers.values()]) {
     if (typeof item.source_key === 'string') serverIdBySource.set(item.source_key, String(item.id));
   }
 
@@ -382,7 +383,7 @@ async function apply(run: Run, connection: EntityRecord, inventory: VsphereInven
   // 3. VMs, placed on their host's server record.
   const vms = inventory.vms.filter(inScope);
   const storedVms = await repo().itemsOfDatacenter(vmEntity, datacenterId);
-  await run.write(
+  const writtenVms = await run.write(
     'vms',
     vmEntity,
     planKind(run, 'vms', storedVms, vms, {
@@ -397,7 +398,7 @@ async function apply(run: Run, connection: EntityRecord, inventory: VsphereInven
     }),
   );
   const vmIdBySource = new Map<string, string>();
-  for (const item of await repo().itemsOfDatacenter(vmEntity, datacenterId)) {
+  for (const item of [...storedVms, ...writtenVms.values()]) {
     if (typeof item.source_key === 'string') vmIdBySource.set(item.source_key, String(item.id));
   }
 
