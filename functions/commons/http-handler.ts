@@ -123,7 +123,7 @@ async function dispatch(route: RouteDefinition, event: APIGatewayProxyEvent, sta
     sourceIp: event.requestContext?.identity?.sourceIp ?? '',
   };
 
-  if (route.method !== 'POST' || idempotencyKey === undefined || !principal) return route.handle(request);
+  if (route.method !== 'POST' || idempotencyKey === undefined || !principal || route.issuesSecrets) return route.handle(request);
 
   let claim: IdempotencyClaim | undefined = await claimIdempotencyKey(
     principal.id,

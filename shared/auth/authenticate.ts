@@ -118,6 +118,7 @@ async function fromSession(token: string, now: Date): Promise<Principal | undefi
     // A session opened without the MFA the role requires can only reach self-service routes (enrolment).
     scopes: session.mfa_pending ? [] : [...ROLE_SCOPES[owner.role]],
     datacenter_access: owner.datacenter_access,
+    ...(session.mfa_pending ? { mfa_pending: true } : {}),
   };
 }
 

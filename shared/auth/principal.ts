@@ -43,6 +43,12 @@ export const PrincipalSchema = z.object({
   role: z.enum(ROLES),
   scopes: z.array(z.enum(SCOPES)),
   datacenter_access: DatacenterAccessSchema,
+  /**
+   * A session opened without the MFA its role requires. Scopes are empty, but self-service (`authenticated`)
+   * routes do not check scopes, so the identity routes also refuse such a session everywhere but enrolment:
+   * otherwise it could mint an API key with the role's full scopes and so skip MFA altogether.
+   */
+  mfa_pending: z.boolean().optional(),
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 

@@ -72,7 +72,7 @@ function parameters(route: RouteDefinition) {
       description: 'The version from the ETag; 412 if it moved on',
     });
   }
-  if (route.method === 'POST') {
+  if (route.method === 'POST' && !route.issuesSecrets) {
     list.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } });
   }
   return list;

@@ -55,6 +55,11 @@ export interface RouteDefinition<P extends AnyObject = AnyObject, Q extends AnyO
   readonly query?: Q;
   readonly body?: B;
   readonly responses: Readonly<Record<number, ResponseSpec>>;
+  /**
+   * The response carries a secret shown once (a new API key, a TOTP enrolment, recovery codes): it must never be
+   * stored for an Idempotency-Key replay, so such routes do not honour the header (documented per route).
+   */
+  readonly issuesSecrets?: boolean;
   readonly handle: (request: ApiRequest<z.output<P>, z.output<Q>, z.output<B>>) => Promise<ApiResponse>;
 }
 

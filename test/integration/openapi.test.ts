@@ -22,7 +22,19 @@ beforeAll(async () => {
   const tag = await created(send, 'tags', tagBody());
   const me = (await send('GET', '/v1/me')).body;
   const key = await h.api.createKeyWithIds({ scopes: ['inventory:read'] });
+  // A connection to a closed port: its sync fails fast, which still leaves a history record to read.
+  const connection = await created(send, 'vsphere-connections', {
+    datacenter_id: a.dc.id,
+    endpoint_url: 'http://127.0.0.1:9/sdk',
+    username: 'openapi',
+    password: 'openapi-password',
+  });
+  const sync = (await send('POST', `/v1/datacenters/${a.dc.id}/sync`)).body;
+  const alert = (await send('POST', '/v1/alerts', { body: { source: 'openapi', severity: 'info', message: 'documented' } })).body;
   Object.assign(real, {
+    'vsphere-connections': connection.id,
+    'sync-history': sync.sync_id,
+    alerts: alert.id,
     users: me.user.id,
     'api-keys': key.id,
     datacenters: a.dc.id,

@@ -51,7 +51,12 @@ function uuidBound(iso: string, end: 'low' | 'high'): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${rest}`;
 }
 
+/** `since`/`until` may carry any offset; sort keys hold UTC `toISOString()` text, so compare in that form. */
+const utc = (iso: string | undefined) => (iso === undefined ? undefined : new Date(iso).toISOString());
+
 export async function listAuditEvents(query: AuditQuery) {
+  const since = utc(query.since);
+  const until = utc(query.until);
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const input: QueryCommandInput = { TableName: tableName(), ScanIndexForward: false, Limit: query.limit };
@@ -65,7 +70,9 @@ export async function listAuditEvents(query: AuditQuery) {
   if (query.entity_type && query.entity_id) {
     names['#pk'] = 'pk';
     values[':pk'] = `AUDIT#${query.entity_type}#${query.entity_id}`;
-    input.KeyConditionExpression = `#pk = :pk${sortBetween('sk', query.since ?? '0', `${query.until ?? '9999'}#\uffff`)}`;
+    // The sort key is `<at>#<id>`: compared as text, so the bounds must be normalised UTC (`+02:00` or a missing
+    // millisecond part would otherwise sort wrongly and let events outside the window in, or keep ones inside out).
+    input.KeyConditionExpression = `#pk = :pk${sortBetween('sk', since ?? '0', `${until ?? '9999'}#\uffff`)}`;
     if (query.actor_id) filters.push('actor_id = :actor');
   } else {
     const index = query.actor_id ? INDEXES.byParent : INDEXES.byType;
@@ -74,8 +81,8 @@ export async function listAuditEvents(query: AuditQuery) {
     values[':pk'] = query.actor_id ? `ACTOR#${query.actor_id}` : 'audit_event';
     input.KeyConditionExpression = `#pk = :pk${sortBetween(
       index.sortKey,
-      query.since ? uuidBound(query.since, 'low') : '0',
-      query.until ? uuidBound(query.until, 'high') : 'g',
+      since ? uuidBound(since, 'low') : '0',
+      until ? uuidBound(until, 'high') : 'g',
     )}`;
     if (query.entity_type) filters.push('entity_type = :type');
     if (query.actor_id) filters.push('#type = :audit');

@@ -57,6 +57,25 @@ export async function login(request: LoginRequest, sourceIp: string): Promise<Lo
     const seconds = Math.ceil((Date.parse(user.locked_until) - now.getTime()) / 1000);
     throw new ApiError('too_many_requests', `Too many failed logins; try again in ${seconds} s.`);
   }
+  // One password check at a time per account: parallel guesses would otherwise all be evaluated before the
+  // lock-out of the first failures lands. A second concurrent attempt is told to retry.
+  if (user && !(await claimLoginTurn(user.id, now))) {
+    throw new ApiError('too_many_requests', 'Another login for this account is in progress; try again in a moment.');
+  }
+  try {
+    return await checkCredentials(request, user, storedHash, sourceIp, now);
+  } finally {
+    if (user) await releaseLoginTurn(user.id);
+  }
+}
+
+async function checkCredentials(
+  request: LoginRequest,
+  user: EntityRecord | undefined,
+  storedHash: string | undefined,
+  sourceIp: string,
+  now: Date,
+): Promise<LoginResult> {
   // Always pay for one scrypt, whether or not the user exists, so timing does not tell.
   const passwordOk = await verifyPassword(request.password, storedHash ?? (await dummyPasswordHash()));
   if (!user || !storedHash || !passwordOk) {
@@ -138,6 +157,34 @@ export function normalizeRecoveryCode(code: string): string {
   return code.replaceAll('-', '').replaceAll(' ', '').toUpperCase();
 }
 
+const LOGIN_TURN_MS = 10_000;
+
+/** Takes the account's login turn (expires by itself if this process dies mid-check). */
+async function claimLoginTurn(userId: string, now: Date): Promise<boolean> {
+  try {
+    await documentClient().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: entityKey(userEntity, userId),
+        UpdateExpression: 'SET login_turn_until = :until',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(login_turn_until) OR login_turn_until < :now)',
+        ExpressionAttributeValues: { ':until': new Date(now.getTime() + LOGIN_TURN_MS).toISOString(), ':now': now.toISOString() },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+async function releaseLoginTurn(userId: string): Promise<void> {
+  await documentClient().send(
+    new UpdateCommand({ TableName: tableName(), Key: entityKey(userEntity, userId), UpdateExpression: 'REMOVE login_turn_until' }),
+  );
+}
+
+/** Counts a failed attempt and locks the account once the threshold is reached (longer with each failure). */
 async function recordFailure(userId: string, now: Date): Promise<void> {
   const result = await documentClient().send(
     new UpdateCommand({
@@ -149,18 +196,16 @@ async function recordFailure(userId: string, now: Date): Promise<void> {
       ReturnValues: 'UPDATED_NEW',
     }),
   );
-  const failures = Number(result.Attributes?.failed_login_count ?? 0);
-  const lockMs = lockDurationMs(failures);
-  if (lockMs > 0) {
-    await documentClient().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: entityKey(userEntity, userId),
-        UpdateExpression: 'SET locked_until = :until',
-        ExpressionAttributeValues: { ':until': new Date(now.getTime() + lockMs).toISOString() },
-      }),
-    );
-  }
+  const lockMs = lockDurationMs(Number(result.Attributes?.failed_login_count ?? 0));
+  if (lockMs === 0) return;
+  await documentClient().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: entityKey(userEntity, userId),
+      UpdateExpression: 'SET locked_until = :until',
+      ExpressionAttributeValues: { ':until': new Date(now.getTime() + lockMs).toISOString() },
+    }),
+  );
 }
 
 /** Login bookkeeping (not a change of the user's own fields): no version bump, no audit record. */

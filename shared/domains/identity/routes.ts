@@ -49,9 +49,9 @@ const userRoutes = crudRoutes(userEntity, {
   read: { scope: 'admin' },
   write: { scope: 'admin' },
   createBody: createSchema(userEntity).extend({ password: password().optional() }).meta({ id: 'UserCreate' }),
-  updateBody: patchSchema(userEntity)
-    .and(z.object({ password: password().optional() }))
-    .meta({ id: 'UserUpdate' }),
+  // safeExtend, not `.and(...)`: in an intersection the strict patch schema drops `password` before its "at least
+  // one field" check, so a password-only PATCH (an admin resetting a password) was refused as empty.
+  updateBody: patchSchema(userEntity).safeExtend({ password: password().optional() }).meta({ id: 'UserUpdate' }),
   prepare: prepareUser,
 });
 
@@ -89,6 +89,7 @@ const apiKeyRoutes: RouteDefinition[] = [
   }),
   defineRoute({
     operationId: 'create_api_key',
+    issuesSecrets: true,
     method: 'POST',
     path: '/v1/api-keys',
     domain: 'identity',
@@ -172,6 +173,7 @@ const selfRoutes: RouteDefinition[] = [
   }),
   defineRoute({
     operationId: 'login',
+    issuesSecrets: true,
     method: 'POST',
     path: '/v1/auth/login',
     domain: 'identity',
@@ -243,6 +245,7 @@ const selfRoutes: RouteDefinition[] = [
   }),
   defineRoute({
     operationId: 'enrol_mfa',
+    issuesSecrets: true,
     method: 'POST',
     path: '/v1/me/mfa/enroll',
     domain: 'identity',
@@ -263,6 +266,7 @@ const selfRoutes: RouteDefinition[] = [
   }),
   defineRoute({
     operationId: 'confirm_mfa',
+    issuesSecrets: true,
     method: 'POST',
     path: '/v1/me/mfa/confirm',
     domain: 'identity',
@@ -366,4 +370,22 @@ const adminRoutes: RouteDefinition[] = [
   }),
 ];
 
-export const identityRoutes: RouteDefinition[] = [...userRoutes, ...apiKeyRoutes, ...selfRoutes, ...adminRoutes];
+/** The only self-service routes a session without its role's required MFA may use: see who it is, enrol, leave. */
+const MFA_PENDING_ALLOWED = new Set(['get_me', 'logout', 'enrol_mfa', 'confirm_mfa']);
+
+/**
+ * `authenticated` routes do not check scopes, so an MFA-pending session (no scopes) would reach them all, e.g.
+ * mint an API key with its role's full scopes. Closed by default: every other self-service route answers 403.
+ */
+function refuseMfaPending(route: RouteDefinition): RouteDefinition {
+  if (!('authenticated' in route.auth) || MFA_PENDING_ALLOWED.has(route.operationId)) return route;
+  return {
+    ...route,
+    handle: async (request) => {
+      if (request.principal?.mfa_pending === true) throw forbidden('Enrol MFA first (POST /v1/me/mfa/enroll), then log in again.');
+      return route.handle(request);
+    },
+  };
+}
+
+export const identityRoutes: RouteDefinition[] = [...userRoutes, ...apiKeyRoutes, ...selfRoutes, ...adminRoutes].map(refuseMfaPending);
