@@ -84,3 +84,13 @@ export const SYSTEM_SYNC: Principal = {
   scopes: ['admin'],
   datacenter_access: 'all',
 };
+
+/** Threshold evaluation: raises, escalates and resolves monitoring alerts (audited under this actor). */
+export const SYSTEM_MONITORING: Principal = {
+  kind: 'system',
+  id: 'system:monitoring',
+  user_id: null,
+  role: 'admin',
+  scopes: ['admin'],
+  datacenter_access: 'all',
+};

@@ -83,7 +83,8 @@ describe.each([
   test('synthesizes quickly and stays far below the 500-resource limit', () => {
     const count = Object.keys(resources).length;
     console.log(`[infra] ${_name}: ${routes.length} routes -> ${count} CloudFormation resources, synth ${ms} ms`);
-    expect(count).toBeLessThan(200);
+    // Routes, data, alerting, and the sync VPC, VPN, endpoints, worker and dispatcher (about 46 of them).
+    expect(count).toBeLessThan(350);
   });
 
   test('table is built from shared/db/table.ts', () => {
@@ -163,7 +164,12 @@ describe.each([
   });
 
   test('one Lambda permission per function, not per method', () => {
-    expect(ofType(resources, 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(DOMAINS.length + 1);
+    // API Gateway's permissions only: SNS's permissions to invoke the alert subscriber are checked in alerting.test.ts.
+    // The sync dispatcher's EventBridge permission is checked in sync-network.test.ts.
+    const fromApi = ofType(resources, 'AWS::Lambda::Permission').filter(
+      ([, p]) => !['sns.amazonaws.com', 'events.amazonaws.com'].includes(p.Properties?.Principal),
+    );
+    expect(fromApi.length).toBeLessThanOrEqual(DOMAINS.length + 1);
   });
 
   test('authorizer: REQUEST, no API Gateway result cache (two credential headers), so revocation is not delayed there', () => {
@@ -245,7 +251,9 @@ describe.each([
       expect(Object.keys(fn.Properties?.Environment?.Variables ?? {})).toEqual(
         expect.arrayContaining(['TABLE_NAME', 'SERVER_SECRETS_ARN', 'NODE_OPTIONS']),
       );
-      if (!id.startsWith('FunctionsBootstrap')) expect(fn.Properties?.Timeout).toBeLessThanOrEqual(10);
+      // The sync routes' connection test waits for the VPC worker's vCenter login: under API Gateway's 29 s.
+      if (id.startsWith('FunctionsSyncFunction')) expect(fn.Properties?.Timeout).toBeLessThan(29);
+      else if (!id.startsWith('FunctionsBootstrap')) expect(fn.Properties?.Timeout).toBeLessThanOrEqual(10);
     }
     for (const [, group] of ofType(resources, 'AWS::Logs::LogGroup')) {
       expect(group.Properties?.RetentionInDays).toBeGreaterThan(0);

@@ -31,6 +31,32 @@ beforeAll(async () => {
   });
   const sync = (await send('POST', `/v1/datacenters/${a.dc.id}/sync`)).body;
   const alert = (await send('POST', '/v1/alerts', { body: { source: 'openapi', severity: 'info', message: 'documented' } })).body;
+  // Monitoring configuration objects (threshold monitoring).
+  const monitoringConfiguration = await created(send, 'monitoring-configurations', { datacenter_id: a.dc.id });
+  const threshold = await created(send, 'monitoring-thresholds', {
+    name: 'openapi',
+    metric: 'host_cpu_usage_pct',
+    comparison: 'gt',
+    warning: 90,
+  });
+  const maintenanceWindow = await created(send, 'maintenance-windows', {
+    datacenter_id: a.dc.id,
+    name: 'openapi',
+    starts_at: '2025-01-01T00:00:00Z',
+    ends_at: '2025-01-01T01:00:00Z',
+  });
+  Object.assign(real, {
+    'monitoring-configurations': monitoringConfiguration.id,
+    'monitoring-thresholds': threshold.id,
+    'maintenance-windows': maintenanceWindow.id,
+  });
+  // An alert rule (notification fan-out).
+  const alertRule = await created(send, 'alert-configurations', {
+    name: 'openapi',
+    severities: ['critical'],
+    channels: [{ name: 'ops', type: 'email', target: 'ops@example.com' }],
+  });
+  Object.assign(real, { 'alert-configurations': alertRule.id });
   Object.assign(real, {
     'vsphere-connections': connection.id,
     'sync-history': sync.sync_id,

@@ -7,10 +7,14 @@ import type { Principal } from '#shared/auth/principal';
 import type { WriteContext } from '#shared/db/audit';
 import { repo } from '#shared/db/repository';
 import { alertEntity, defaultFingerprint, isOpen, SEVERITIES, type Severity } from '#shared/domains/monitoring/alert';
+import { ensureFanout } from '#shared/domains/monitoring/fanout';
 import { alertChanged } from '#shared/domains/monitoring/notifications';
 import { ApiError, conflict } from '#shared/http/errors';
 import type { EntityRecord } from '#shared/model/entity';
 import { clock } from '#shared/model/ids';
+
+// Whoever changes alerts loads this module, so the fan-out is always listening (see fanout.ts).
+ensureFanout();
 
 export interface AlertInput {
   source: string;
@@ -109,7 +113,7 @@ export async function acknowledgeAlert(id: string, principal: Principal, context
 }
 
 export async function resolveAlert(id: string, resolvedBy: string, context: WriteContext, expectedVersion?: number | null) {
-  return repo().update(
+  const result = await repo().update(
     alertEntity,
     id,
     (current) =>
@@ -117,4 +121,7 @@ export async function resolveAlert(id: string, resolvedBy: string, context: Writ
     context,
     expectedVersion,
   );
+  // Only a real change notifies: resolving a resolved alert again sends nothing.
+  if (result.changed) await alertChanged(result.record, 'resolved');
+  return result;
 }

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Principal } from '#shared/auth/principal';
 import { alertEntity } from '#shared/domains/monitoring/alert';
 import { acknowledgeAlert, raiseAlert, resolveAlert } from '#shared/domains/monitoring/alerts';
+import { monitoringConfigRoutes } from '#shared/domains/monitoring/config-routes';
+import { alertRuleRoutes } from '#shared/domains/monitoring/rules-routes';
 import { crudRoutes, errorResponses, idParams, objectResponse, readVisible } from '#shared/http/crud';
 import { defineRoute, type RouteDefinition } from '#shared/http/route';
 import { createSchema, resourceSchema } from '#shared/model/entity';
@@ -83,4 +85,4 @@ const alertRoutes: RouteDefinition[] = [
   ),
 ];
 
-export const monitoringRoutes: RouteDefinition[] = [...alertRoutes];
+export const monitoringRoutes: RouteDefinition[] = [...alertRoutes, ...alertRuleRoutes, ...monitoringConfigRoutes];

@@ -10,13 +10,13 @@ function isLocalRuntime(): boolean {
   return process.env.LOCAL_RUNTIME === 'true';
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return (
     host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1' || host === '0.0.0.0' || host === '::'
   );
 }
 
-function isLinkLocalOrMetadata(host: string): boolean {
+export function isLinkLocalOrMetadata(host: string): boolean {
   if (METADATA_HOSTS.has(host)) return true;
   if (/^169\.254\./.test(host)) return true; // IPv4 link-local, includes 169.254.169.254
   if (/^fe[89ab][0-9a-f]:/i.test(host)) return true; // IPv6 link-local fe80::/10

@@ -16,6 +16,7 @@ import { networkConfigurationEntity } from '#shared/domains/inventory/network-co
 import { serverEntity } from '#shared/domains/inventory/server';
 import { storageBayEntity } from '#shared/domains/inventory/storage-bay';
 import { vmEntity } from '#shared/domains/inventory/vm';
+import { evaluateAfterSync, trackMonitoring } from '#shared/domains/monitoring/evaluation';
 import { vsphereConnectionEntity } from '#shared/domains/sync/connection';
 import { SYNCED_KINDS, type SyncCounts, syncHistoryEntity } from '#shared/domains/sync/history';
 import { releaseLease, renewLease } from '#shared/domains/sync/lease';
@@ -312,9 +313,13 @@ export async function syncDatacenter(job: SyncJob): Promise<SyncOutcome> {
     run.stats.duration_ms = Date.now() - started;
     // The lease goes first: whoever sees the finished history may start the next run at once.
     await releaseLease(job.datacenter_id, job.sync_id).catch(() => undefined);
-    await finish(run, outcome ?? { status: 'failed', counts: run.counts, errors: run.errors, stats: run.stats }, vcenter).catch(
-      (error: unknown) => log.error('sync bookkeeping failed', { sync_id: job.sync_id, ...describeError(error) }),
-    );
+    const settled = finish(run, outcome ?? { status: 'failed', counts: run.counts, errors: run.errors, stats: run.stats }, vcenter)
+      .catch((error: unknown) => log.error('sync bookkeeping failed', { sync_id: job.sync_id, ...describeError(error) }))
+      // Thresholds see the fresh inventory and last_sync_status (a failed sync feeds `sync_failed`). Tracked from
+      // before `finish` so whoever sees the finished history can wait for monitoring; it never fails the sync.
+      .then(() => evaluateAfterSync(job.datacenter_id, job.sync_id));
+    trackMonitoring(job.datacenter_id, settled);
+    await settled;
   }
 }
 

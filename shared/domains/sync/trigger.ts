@@ -6,6 +6,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SYSTEM_SYNC } from '#shared/auth/principal';
 import { repo } from '#shared/db/repository';
+import { evaluateDue } from '#shared/domains/monitoring/evaluation';
 import { vsphereConnectionEntity } from '#shared/domains/sync/connection';
 import { type SyncTrigger, syncHistoryEntity } from '#shared/domains/sync/history';
 import { acquireLease, currentLease, releaseLease } from '#shared/domains/sync/lease';
@@ -157,6 +158,8 @@ export async function dispatchDueSyncs(now = clock.now()): Promise<{ started: st
     cursor = page.next_cursor ?? undefined;
   } while (cursor);
   await failAbandonedRuns();
+  // Time-based monitoring rules (for-durations) must elapse between syncs: the same one-minute tick evaluates them.
+  await evaluateDue(now).catch((error: unknown) => log.warn('scheduled monitoring evaluation failed', describeError(error)));
   return { started, skipped };
 }
 
