@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -47,6 +48,8 @@ export interface FunctionAccess {
   readonly table: TableAccess;
   readonly serverSecrets: boolean;
   readonly memorySize: number;
+  /** API functions: 10 s unless set. */
+  readonly timeoutSeconds?: number;
 }
 
 /** A Record over Domain, so adding a domain to DOMAINS fails to compile until its access is decided here. */
@@ -57,7 +60,9 @@ export const DOMAIN_ACCESS: Record<Domain, FunctionAccess> = {
   // scrypt at N=2^17 needs 128 MiB per hash and a fast CPU share: 1 GiB.
   identity: { table: 'readWrite', serverSecrets: true, memorySize: 1024 },
   // vSphere connections (their passwords go to Secrets Manager), triggers and history; never in the VPC.
-  sync: { table: 'readWrite', serverSecrets: true, memorySize: 512 },
+  // POST /v1/vsphere-connections/{id}/test waits for the VPC worker's vCenter login (15 s timeout) plus a possible
+  // cold start; 28 s stays under API Gateway's 29 s integration timeout.
+  sync: { table: 'readWrite', serverSecrets: true, memorySize: 512, timeoutSeconds: 28 },
   monitoring: { table: 'readWrite', serverSecrets: true, memorySize: 512 },
 };
 export const AUTHORIZER_ACCESS: FunctionAccess = { table: 'authorizer', serverSecrets: true, memorySize: 512 };
@@ -84,7 +89,7 @@ export class ApiFunctions extends Construct {
     const byDomain: Partial<Record<Domain, nodejs.NodejsFunction>> = {};
     for (const domain of DOMAINS) {
       byDomain[domain] = this.createFunction(`${capitalize(domain)}Function`, `functions/${domain}.ts`, DOMAIN_ACCESS[domain], {
-        timeout: Duration.seconds(10),
+        timeout: Duration.seconds(DOMAIN_ACCESS[domain].timeoutSeconds ?? 10),
         description: `dc-inventory ${domain} routes`,
       });
     }
@@ -101,60 +106,99 @@ export class ApiFunctions extends Construct {
     props.adminApiKey.grantRead(this.bootstrapAdminKey);
   }
 
-  private createFunction(
-    id: string,
-    entry: string,
-    access: FunctionAccess,
-    options: { timeout: Duration; description: string },
-  ): nodejs.NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: LOG_RETENTION });
-    const fn = new nodejs.NodejsFunction(this, id, {
-      entry: path.join(PROJECT_ROOT, entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: LAMBDA_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: access.memorySize,
-      timeout: options.timeout,
-      description: options.description,
-      logGroup,
-      environment: {
-        // Both are harmless to expose; permissions, not environment, decide what a function may touch.
-        TABLE_NAME: this.props.table.tableName,
-        SERVER_SECRETS_ARN: this.props.serverSecrets.secretArn,
-        NODE_OPTIONS: '--enable-source-maps',
-        LOG_LEVEL: 'info',
-      },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // ESM output still meets CommonJS dependencies that call require().
-        banner: "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);",
-        externalModules: ['@aws-sdk/*'],
-        tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
-      },
-    });
-
-    if (access.table !== 'none') {
-      const tableArn = this.props.table.tableArn;
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ITEM_ACTIONS[access.table], resources: [tableArn] }));
-      const indexActions = INDEX_ACTIONS[access.table];
-      if (indexActions.length > 0) {
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: indexActions, resources: [`${tableArn}/index/*`] }));
-      }
-    }
-    if (access.serverSecrets) {
-      this.props.serverSecrets.grantRead(fn);
-    }
-    return fn;
+  private createFunction(id: string, entry: string, access: FunctionAccess, options: FunctionOptions): nodejs.NodejsFunction {
+    return createFunction(this, id, entry, access, this.props, options);
   }
+}
+
+export interface FunctionResources {
+  readonly table: dynamodb.ITableV2;
+  readonly serverSecrets: secretsmanager.ISecret;
+}
+
+export interface FunctionOptions {
+  readonly timeout: Duration;
+  readonly description: string;
+  /** Added to TABLE_NAME, SERVER_SECRETS_ARN, NODE_OPTIONS and LOG_LEVEL. */
+  readonly environment?: Record<string, string>;
+  /** Only the sync worker is placed in a VPC; the API functions never are. */
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  readonly reservedConcurrentExecutions?: number;
+  /** Asynchronous invocations: retries, event age and on-failure destination. */
+  readonly retryAttempts?: number;
+  readonly maxEventAge?: Duration;
+  readonly onFailure?: lambda.IDestination;
+}
+
+/**
+ * One bundled function with its own log group and the table and server-secret access `access` names (nodejs22.x,
+ * arm64, ESM bundle). Shared by the API functions and the sync worker and dispatcher.
+ */
+export function createFunction(
+  scope: Construct,
+  id: string,
+  entry: string,
+  access: FunctionAccess,
+  resources: FunctionResources,
+  options: FunctionOptions,
+): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: LOG_RETENTION });
+  const fn = new nodejs.NodejsFunction(scope, id, {
+    entry: path.join(PROJECT_ROOT, entry),
+    handler: 'handler',
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    runtime: LAMBDA_RUNTIME,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: access.memorySize,
+    timeout: options.timeout,
+    description: options.description,
+    logGroup,
+    environment: {
+      // Both are harmless to expose; permissions, not environment, decide what a function may touch.
+      TABLE_NAME: resources.table.tableName,
+      SERVER_SECRETS_ARN: resources.serverSecrets.secretArn,
+      NODE_OPTIONS: '--enable-source-maps',
+      LOG_LEVEL: 'info',
+      ...options.environment,
+    },
+    vpc: options.vpc,
+    vpcSubnets: options.vpcSubnets,
+    securityGroups: options.securityGroups,
+    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
+    retryAttempts: options.retryAttempts,
+    maxEventAge: options.maxEventAge,
+    onFailure: options.onFailure,
+    bundling: {
+      forceDockerBundling: false,
+      format: nodejs.OutputFormat.ESM,
+      target: 'node22',
+      platform: 'node',
+      mainFields: ['module', 'main'],
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      // ESM output still meets CommonJS dependencies that call require().
+      banner: "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);",
+      externalModules: ['@aws-sdk/*'],
+      tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
+    },
+  });
+
+  if (access.table !== 'none') {
+    const tableArn = resources.table.tableArn;
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ITEM_ACTIONS[access.table], resources: [tableArn] }));
+    const indexActions = INDEX_ACTIONS[access.table];
+    if (indexActions.length > 0) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: indexActions, resources: [`${tableArn}/index/*`] }));
+    }
+  }
+  if (access.serverSecrets) {
+    resources.serverSecrets.grantRead(fn);
+  }
+  return fn;
 }
 
 function capitalize(value: string): string {
