@@ -7,7 +7,27 @@ import type { EntityRecord } from '#shared/model/entity';
 import { evaluateDatacenter, monitoringSettled } from '#shared/domains/monitoring/evaluation';
 import { type AlertTransition, onAlertChanged } from '#shared/domains/monitoring/notifications';
 import { startVcsim, type Vcsim } from '../support/vcsim';
+import { createServer, type Server } from 'node:http';
+import { settleLocalDeliveries } from '#shared/domains/monitoring/publisher';
 import { unique, useApi } from './helpers';
+
+/** A local webhook channel: records every notification the local publisher posts to it. */
+const webhook: { server?: Server; url: string; received: { fingerprint: string | undefined; body: any }[] } = { url: '', received: [] };
+beforeAll(async () => {
+  webhook.server = createServer((request, response) => {
+    let raw = '';
+    request.on('data', (chunk) => {
+      raw += chunk;
+    });
+    request.on('end', () => {
+      webhook.received.push({ fingerprint: request.headers['x-dc-inventory-fingerprint'] as string | undefined, body: JSON.parse(raw) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => webhook.server?.listen(0, '127.0.0.1', resolve));
+  webhook.url = `http://127.0.0.1:${(webhook.server.address() as { port: number }).port}/hook`;
+});
+afterAll(() => new Promise<void>((resolve) => (webhook.server ? webhook.server.close(() => resolve()) : resolve())));
 
 const h = useApi();
 let sim: Vcsim;
@@ -93,9 +113,27 @@ test('configuration and threshold validation', async () => {
 test('a threshold under the hosts memory usage: one alert per host, no repeats, escalation, resolution', async () => {
   const { dc } = await datacenterWithConnection();
   const memory = await threshold({ metric: 'host_memory_usage_pct', warning: 20, datacenter_id: dc });
+  const rule = await h.send('POST', '/v1/alert-configurations', {
+    body: {
+      name: unique('rule'),
+      severities: ['warning', 'critical'],
+      datacenter_ids: [dc],
+      channels: [{ name: 'ops-hook', type: 'webhook', target: webhook.url }],
+    },
+  });
+  expect(rule.status).toBe(201);
+  const deliveredFor = async (transition: string) => {
+    await settleLocalDeliveries();
+    return webhook.received.filter((delivery) => delivery.body.datacenter_id === dc && delivery.body.transition === transition);
+  };
   expect((await syncAndWait(dc)).status).toBe('succeeded');
   const servers = await serversOf(dc);
   expect(servers.length).toBe(3);
+  // Exactly one warning per host reached the webhook channel, each carrying its alert's fingerprint.
+  const fired = await deliveredFor('firing');
+  expect(fired).toHaveLength(servers.length);
+  expect(new Set(fired.map((delivery) => delivery.body.related_id))).toEqual(new Set(servers.map((server) => server.id)));
+  expect(fired.every((delivery) => delivery.fingerprint?.startsWith('threshold:') && delivery.body.severity === 'warning')).toBe(true);
 
   const first = byId(await alertsOf(dc));
   expect(first).toHaveLength(servers.length);
@@ -119,6 +157,7 @@ test('a threshold under the hosts memory usage: one alert per host, no repeats, 
   expect(again.map((alert) => [alert.id, alert.occurrences, alert.version])).toEqual(
     first.map((alert) => [alert.id, alert.occurrences, alert.version]),
   );
+  expect(await deliveredFor('firing')).toHaveLength(servers.length);
 
   // Lower critical under the usage: the same alerts escalate.
   expect((await h.send('PATCH', `/v1/monitoring-thresholds/${memory.id}`, { body: { critical: 25 } })).status).toBe(200);
@@ -128,6 +167,7 @@ test('a threshold under the hosts memory usage: one alert per host, no repeats, 
   expect(escalated.map((alert) => alert.severity)).toEqual(first.map(() => 'critical'));
   expect(escalated.every((alert) => alert.message.endsWith('>= 25 (critical)'))).toBe(true);
   for (const alert of escalated) expect(transitions).toContainEqual({ id: alert.id, transition: 'escalated', status: 'firing' });
+  expect(await deliveredFor('escalated')).toHaveLength(servers.length);
 
   // Above the usage: all resolve, by the monitoring system.
   expect((await h.send('PATCH', `/v1/monitoring-thresholds/${memory.id}`, { body: { warning: 90, critical: 95 } })).status).toBe(200);
@@ -135,6 +175,10 @@ test('a threshold under the hosts memory usage: one alert per host, no repeats, 
   const resolved = byId(await alertsOf(dc));
   expect(resolved.map((alert) => alert.id)).toEqual(first.map((alert) => alert.id));
   for (const alert of resolved) expect(alert).toMatchObject({ status: 'resolved', resolved_by: 'system:monitoring' });
+  // One resolution message per alert, and nothing else new.
+  const resolutions = await deliveredFor('resolved');
+  expect(resolutions.map((delivery) => delivery.body.alert_id).sort()).toEqual(first.map((alert) => alert.id).sort());
+  expect(webhook.received.filter((delivery) => delivery.body.datacenter_id === dc)).toHaveLength(servers.length * 3);
 
   // Alerts are audited under the monitoring actor.
   const audit = await h.send('GET', `/v1/audit-events?entity_type=alert&entity_id=${first[0].id}&limit=50`);
