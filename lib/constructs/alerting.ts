@@ -25,7 +25,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CHANNEL_TYPES, type ChannelType } from '#shared/domains/monitoring/alert-configuration';
-import { LAMBDA_RUNTIME, LOG_RETENTION, PROJECT_ROOT } from './functions';
+import { BUNDLING, LAMBDA_RUNTIME, LOG_RETENTION, PROJECT_ROOT } from './functions';
 
 export const DEFAULT_SMS_MONTHLY_SPEND_LIMIT = '10';
 
@@ -91,19 +91,7 @@ export class Alerting extends Construct {
       description: 'dc-inventory alert notifications to Slack and webhooks',
       logGroup,
       environment: { TABLE_NAME: props.table.tableName, NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'info' },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        banner: "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);",
-        externalModules: ['@aws-sdk/*'],
-        tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
-      },
+      bundling: BUNDLING,
     });
     // Delivery claims only (shared/domains/monitoring/delivery-store.ts): conditional put, update, delete.
     this.subscriber.addToRolePolicy(

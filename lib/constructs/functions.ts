@@ -18,6 +18,22 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
+/** How every function is bundled: esbuild here (never Docker), ESM for node22, AWS SDK from the runtime. */
+export const BUNDLING: nodejs.BundlingOptions = {
+  forceDockerBundling: false,
+  format: nodejs.OutputFormat.ESM,
+  target: 'node22',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // ESM output still meets CommonJS dependencies that call require().
+  banner: "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);",
+  externalModules: ['@aws-sdk/*'],
+  tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
+};
+
 /**
  * Table access per function, matched to the DocumentClient commands shared/db issues (Get, BatchGet, Query, Put,
  * Update, Delete, TransactWrite). TransactWriteItems has no IAM action of its own: it is authorised per item as
@@ -171,20 +187,7 @@ export function createFunction(
     retryAttempts: options.retryAttempts,
     maxEventAge: options.maxEventAge,
     onFailure: options.onFailure,
-    bundling: {
-      forceDockerBundling: false,
-      format: nodejs.OutputFormat.ESM,
-      target: 'node22',
-      platform: 'node',
-      mainFields: ['module', 'main'],
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      // ESM output still meets CommonJS dependencies that call require().
-      banner: "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);",
-      externalModules: ['@aws-sdk/*'],
-      tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
-    },
+    bundling: BUNDLING,
   });
 
   if (access.table !== 'none') {

@@ -244,3 +244,12 @@ test('the lease admits one holder, and a lapsed lease (a dead sync) can be taken
   await releaseLease(datacenter, 'first'); // not the holder: no effect
   expect((await currentLease(datacenter))?.holder).toBe('second');
 });
+
+test('a sync job delivered twice (a Lambda retry) runs once: the second delivery finds its run finished and does nothing', async () => {
+  const history = await syncAndWait(dc.DC0);
+  const { syncDatacenter } = await import('#shared/domains/sync/engine');
+  const again = await syncDatacenter({ datacenter_id: dc.DC0, connection_id: connection.DC0, sync_id: history.id, trigger: 'manual' });
+  expect(again).toMatchObject({ status: 'failed', errors: [expect.objectContaining({ kind: 'skipped' })] });
+  const after = (await h.send('GET', `/v1/sync-history/${history.id}`)).body;
+  expect(after).toEqual(history);
+});

@@ -19,7 +19,7 @@ import { vmEntity } from '#shared/domains/inventory/vm';
 import { evaluateAfterSync, trackMonitoring } from '#shared/domains/monitoring/evaluation';
 import { vsphereConnectionEntity } from '#shared/domains/sync/connection';
 import { SYNCED_KINDS, type SyncCounts, syncHistoryEntity } from '#shared/domains/sync/history';
-import { releaseLease, renewLease } from '#shared/domains/sync/lease';
+import { acquireLease, releaseLease, renewLease } from '#shared/domains/sync/lease';
 import type { SyncJob } from '#shared/domains/sync/trigger';
 import { clientFor, describeVcenterError } from '#shared/domains/sync/vcenter';
 import type { EntityDefinition, EntityRecord } from '#shared/model/entity';
@@ -275,7 +275,23 @@ function planKind<R extends { source_key: string }>(
   return operations;
 }
 
+/** Why a delivered job does nothing: async invocations can arrive twice (Lambda retries after a timeout or crash). */
+async function staleJob(job: SyncJob): Promise<string | undefined> {
+  const history = await repo().get(syncHistoryEntity, job.sync_id);
+  if (!history) return 'no such sync';
+  if (history.status !== 'running') return `already ${String(history.status)}`;
+  // The admitting request took the lease for this run; a retry after the lease lapsed must take it back first.
+  if (!(await acquireLease(job.datacenter_id, job.sync_id))) return 'another sync of this datacenter holds the lease';
+  return undefined;
+}
+
 export async function syncDatacenter(job: SyncJob): Promise<SyncOutcome> {
+  const stale = await staleJob(job);
+  if (stale) {
+    log.warn('sync job skipped', { sync_id: job.sync_id, reason: stale });
+    const counts = Object.fromEntries(SYNCED_KINDS.map((kind) => [kind, { created: 0, updated: 0, unchanged: 0, missing: 0 }])) as Counts;
+    return { status: 'failed', counts, errors: [{ kind: 'skipped', ref: job.sync_id, message: stale }], stats: {} };
+  }
   const run = new Run(job, job.datacenter_id);
   const started = Date.now();
   const renewal = setInterval(() => {
