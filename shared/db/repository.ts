@@ -217,6 +217,18 @@ export class Repository {
     return { items, next_cursor: next };
   }
 
+  /** Every object of a type matching `filters`, all pages (system jobs: rules, thresholds, connections; not user lists). */
+  async listAll(entity: EntityDefinition, filters: Record<string, unknown> = {}): Promise<EntityRecord[]> {
+    const records: EntityRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.list(entity, { filters, limit: 500, visible: () => true, ...(cursor ? { cursor } : {}) });
+      records.push(...page.items);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return records;
+  }
+
   private indexSource(entity: EntityDefinition, filters: Record<string, unknown>): PageSource {
     const access = entity.listAccess.find((candidate) => typeof filters[candidate.param] === 'string');
     const indexName: IndexName = access?.index ?? 'byType';

@@ -414,19 +414,7 @@ class Evaluation {
 }
 
 async function allThresholds(): Promise<EntityRecord[]> {
-  const records: EntityRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await repo().list(monitoringThresholdEntity, {
-      filters: {},
-      limit: 500,
-      ...(cursor ? { cursor } : {}),
-      visible: () => true,
-    });
-    records.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return records;
+  return repo().listAll(monitoringThresholdEntity);
 }
 
 async function configurationOf(datacenterId: string): Promise<EntityRecord | undefined> {
@@ -529,35 +517,22 @@ export async function evaluateDue(now = clock.now()): Promise<{ evaluated: strin
   const evaluated: string[] = [];
   if ((await allThresholds()).length === 0) return { evaluated };
   const configurations = new Map<string, EntityRecord>();
-  let cursor: string | undefined;
-  do {
-    const page = await repo().list(monitoringConfigurationEntity, {
-      filters: {},
-      limit: 500,
-      ...(cursor ? { cursor } : {}),
-      visible: () => true,
-    });
-    for (const configuration of page.items) configurations.set(String(configuration.datacenter_id), configuration);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  cursor = undefined;
-  do {
-    const page = await repo().list(datacenterEntity, { filters: {}, limit: 500, ...(cursor ? { cursor } : {}), visible: () => true });
-    for (const datacenter of page.items) {
-      const configuration = configurations.get(datacenter.id);
-      if (configuration?.enabled === false) continue;
-      const interval = Number(configuration?.evaluation_interval_minutes ?? DEFAULT_EVALUATION_INTERVAL_MINUTES) * 60_000;
-      const last = await documentClient().send(new GetCommand({ TableName: tableName(), Key: lastRunKey(datacenter.id) }));
-      const lastAt = typeof last.Item?.evaluated_at === 'string' ? Date.parse(last.Item.evaluated_at) : 0;
-      if (now.getTime() - lastAt < interval) continue;
-      try {
-        await evaluateDatacenter(datacenter.id, { now, reason: 'schedule' });
-        evaluated.push(datacenter.id);
-      } catch (error) {
-        log.warn('scheduled monitoring evaluation failed', { datacenter_id: datacenter.id, ...describeError(error) });
-      }
+  for (const configuration of await repo().listAll(monitoringConfigurationEntity)) {
+    configurations.set(String(configuration.datacenter_id), configuration);
+  }
+  for (const datacenter of await repo().listAll(datacenterEntity)) {
+    const configuration = configurations.get(datacenter.id);
+    if (configuration?.enabled === false) continue;
+    const interval = Number(configuration?.evaluation_interval_minutes ?? DEFAULT_EVALUATION_INTERVAL_MINUTES) * 60_000;
+    const last = await documentClient().send(new GetCommand({ TableName: tableName(), Key: lastRunKey(datacenter.id) }));
+    const lastAt = typeof last.Item?.evaluated_at === 'string' ? Date.parse(last.Item.evaluated_at) : 0;
+    if (now.getTime() - lastAt < interval) continue;
+    try {
+      await evaluateDatacenter(datacenter.id, { now, reason: 'schedule' });
+      evaluated.push(datacenter.id);
+    } catch (error) {
+      log.warn('scheduled monitoring evaluation failed', { datacenter_id: datacenter.id, ...describeError(error) });
     }
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
+  }
   return { evaluated };
 }

@@ -37,19 +37,7 @@ const KIND_OF: Partial<Record<AlertTransition, NotificationKind>> = {
 
 /** Every alert rule; there are few (tens), so one paged scan of the type index per transition is cheap. */
 export async function allAlertRules(): Promise<EntityRecord[]> {
-  const rules: EntityRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await repo().list(alertConfigurationEntity, {
-      filters: {},
-      limit: 500,
-      visible: () => true,
-      ...(cursor ? { cursor } : {}),
-    });
-    rules.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return rules;
+  return repo().listAll(alertConfigurationEntity);
 }
 
 const asList = (value: unknown): string[] | undefined =>

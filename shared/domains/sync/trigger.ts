@@ -136,27 +136,17 @@ export function isDue(connection: EntityRecord, now: Date): boolean {
 export async function dispatchDueSyncs(now = clock.now()): Promise<{ started: string[]; skipped: string[] }> {
   const started: string[] = [];
   const skipped: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await repo().list(vsphereConnectionEntity, {
-      filters: {},
-      limit: 100,
-      ...(cursor ? { cursor } : {}),
-      visible: () => true,
-    });
-    for (const connection of page.items) {
-      if (!isDue(connection, now)) continue;
-      const datacenterId = String(connection.datacenter_id);
-      try {
-        const history = await requestSync(datacenterId, 'schedule');
-        started.push(history.id);
-      } catch (error) {
-        skipped.push(datacenterId);
-        log.info('scheduled sync skipped', { datacenter_id: datacenterId, reason: error instanceof Error ? error.message : String(error) });
-      }
+  for (const connection of await repo().listAll(vsphereConnectionEntity)) {
+    if (!isDue(connection, now)) continue;
+    const datacenterId = String(connection.datacenter_id);
+    try {
+      const history = await requestSync(datacenterId, 'schedule');
+      started.push(history.id);
+    } catch (error) {
+      skipped.push(datacenterId);
+      log.info('scheduled sync skipped', { datacenter_id: datacenterId, reason: error instanceof Error ? error.message : String(error) });
     }
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
+  }
   await failAbandonedRuns();
   // Time-based monitoring rules (for-durations) must elapse between syncs: the same one-minute tick evaluates them.
   await evaluateDue(now).catch((error: unknown) => log.warn('scheduled monitoring evaluation failed', describeError(error)));
