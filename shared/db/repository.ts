@@ -31,7 +31,7 @@ import { nowIso, uuidv7 } from '#shared/model/ids';
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** What a failed condition at a given transaction position means, for a precise 4xx. */
-type FailureMeaning =
+export type FailureMeaning =
   | { kind: 'exists' }
   | { kind: 'version' }
   | { kind: 'guard'; field: string }
@@ -39,7 +39,7 @@ type FailureMeaning =
   | { kind: 'children' }
   | { kind: 'other'; error: () => ApiError };
 
-interface PlannedWrite {
+export interface PlannedWrite {
   items: TransactItem[];
   meanings: FailureMeaning[];
 }

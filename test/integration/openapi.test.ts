@@ -57,6 +57,14 @@ beforeAll(async () => {
     channels: [{ name: 'ops', type: 'email', target: 'ops@example.com' }],
   });
   Object.assign(real, { 'alert-configurations': alertRule.id });
+  // A maintenance procedure with one previous revision (revision 1).
+  const procedure = await created(send, 'maintenance-procedures', {
+    title: 'openapi',
+    steps: [{ title: 'step', instructions: 'do it', expected_minutes: 5 }],
+    risk_level: 'low',
+  });
+  expect((await send('PATCH', `/v1/maintenance-procedures/${procedure.id}`, { body: { title: 'openapi v2' } })).status).toBe(200);
+  Object.assign(real, { 'maintenance-procedures': procedure.id });
   Object.assign(real, {
     'vsphere-connections': connection.id,
     'sync-history': sync.sync_id,
@@ -125,7 +133,7 @@ test('every documented operation answers on the gateway: never "No such route.",
   operations.sort((x, y) => Number(x.method === 'DELETE') - Number(y.method === 'DELETE'));
   for (const { path, method } of operations) {
     const collection = path.split('/')[2] as string;
-    const concrete = path.replace('{id}', real[collection] ?? 'missing');
+    const concrete = path.replace('{id}', real[collection] ?? 'missing').replace('{revision}', '1');
     const body = method === 'PUT' ? { tag_ids: [] } : method === 'PATCH' ? { notes: 'openapi' } : method === 'POST' ? {} : undefined;
     const response = await send(method, concrete, body ? { body } : {});
     expect({

@@ -2,6 +2,7 @@
 import { monitoringConfigurationEntity } from '#shared/domains/monitoring/configuration';
 import { monitoringThresholdEntity } from '#shared/domains/monitoring/threshold';
 import { maintenanceWindowEntity } from '#shared/domains/operations/maintenance-window';
+import { maintenanceWindowQueryRoutes } from '#shared/domains/operations/window-routes';
 import { crudRoutes } from '#shared/http/crud';
 import type { RouteDefinition } from '#shared/http/route';
 
@@ -16,4 +17,5 @@ export const monitoringConfigRoutes: RouteDefinition[] = [
     read: { scope: 'operations:read' },
     write: { scope: 'operations:write' },
   }),
+  ...maintenanceWindowQueryRoutes,
 ];

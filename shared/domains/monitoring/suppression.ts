@@ -5,7 +5,8 @@
 import { repo, stripStorage, tagIdsOf } from '#shared/db/repository';
 import { tagEntity } from '#shared/domains/inventory/tag';
 import type { MetricEntityType } from '#shared/domains/monitoring/metrics';
-import { maintenanceWindowEntity } from '#shared/domains/operations/maintenance-window';
+import { datacenterEntity } from '#shared/domains/inventory/datacenter';
+import { maintenanceWindowEntity, occurrenceAt } from '#shared/domains/operations/maintenance-window';
 import type { EntityRecord } from '#shared/model/entity';
 
 export interface MonitoredEntity {
@@ -19,10 +20,15 @@ export interface MaintenanceView {
   covers(entity: MonitoredEntity): boolean;
 }
 
-export function isActive(window: EntityRecord, now: Date): boolean {
-  const start = Date.parse(String(window.starts_at));
-  const end = Date.parse(String(window.ends_at));
-  return start <= now.getTime() && now.getTime() < end;
+/** One-off: starts_at <= now < ends_at. Recurring: an occurrence (in `timeZone`, the datacenter's) covers now. */
+export function isActive(window: EntityRecord, now: Date, timeZone = 'UTC'): boolean {
+  return occurrenceAt(window, timeZone, now) !== null;
+}
+
+/** The time zone recurring windows of a datacenter are evaluated in (UTC if the datacenter is gone). */
+export async function datacenterTimeZone(datacenterId: string): Promise<string> {
+  const datacenter = await repo().get(datacenterEntity, datacenterId);
+  return typeof datacenter?.timezone === 'string' ? datacenter.timezone : 'UTC';
 }
 
 /**
@@ -42,9 +48,9 @@ export function windowCovers(window: EntityRecord, entity: MonitoredEntity, wind
 }
 
 export async function maintenanceView(datacenterId: string, now: Date): Promise<MaintenanceView> {
-  const active = (await repo().itemsOfDatacenter(maintenanceWindowEntity, datacenterId))
-    .map(stripStorage)
-    .filter((window) => isActive(window, now));
+  const windows = (await repo().itemsOfDatacenter(maintenanceWindowEntity, datacenterId)).map(stripStorage);
+  const timeZone = windows.some((window) => typeof window.rrule === 'string') ? await datacenterTimeZone(datacenterId) : 'UTC';
+  const active = windows.filter((window) => isActive(window, now, timeZone));
   const tagIds = new Map<string, string | undefined>();
   for (const window of active) {
     if (typeof window.tag !== 'string') continue;
