@@ -9,6 +9,7 @@ import { handler as authorizer } from '#functions/authorizer';
 import { handler as identity } from '#functions/identity';
 import { handler as inventory } from '#functions/inventory';
 import { handler as monitoring } from '#functions/monitoring';
+import { handler as operations } from '#functions/operations';
 import { handler as platform } from '#functions/platform';
 import { handler as sync } from '#functions/sync';
 import { type ErrorCode, ERROR_STATUS, UNAUTHORIZED_MESSAGE } from '#shared/http/errors';
@@ -24,6 +25,7 @@ const DOMAIN_HANDLERS: Record<Domain, ProxyHandler> = {
   identity: identity as ProxyHandler,
   sync: sync as ProxyHandler,
   monitoring: monitoring as ProxyHandler,
+  operations: operations as ProxyHandler,
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

@@ -4,6 +4,7 @@ import { inventoryRoutes } from '#shared/domains/inventory/routes';
 import { platformRoutes } from '#shared/domains/platform/routes';
 import { syncDomainRoutes } from '#shared/domains/sync/routes';
 import { monitoringRoutes } from '#shared/domains/monitoring/routes';
+import { operationsRoutes } from '#shared/domains/operations/routes';
 import type { Domain, RouteDefinition } from '#shared/http/route';
 
 export const allRoutes: RouteDefinition[] = [
@@ -12,6 +13,7 @@ export const allRoutes: RouteDefinition[] = [
   ...identityRoutes,
   ...syncDomainRoutes,
   ...monitoringRoutes,
+  ...operationsRoutes,
 ];
 
 export function routesOf(domain: Domain): RouteDefinition[] {

@@ -80,6 +80,8 @@ export const DOMAIN_ACCESS: Record<Domain, FunctionAccess> = {
   // cold start; 28 s stays under API Gateway's 29 s integration timeout.
   sync: { table: 'readWrite', serverSecrets: true, memorySize: 512, timeoutSeconds: 28 },
   monitoring: { table: 'readWrite', serverSecrets: true, memorySize: 512 },
+  // Maintenance windows and procedures (and, as they land, backup and security policies).
+  operations: { table: 'readWrite', serverSecrets: true, memorySize: 512 },
 };
 export const AUTHORIZER_ACCESS: FunctionAccess = { table: 'authorizer', serverSecrets: true, memorySize: 512 };
 export const BOOTSTRAP_ACCESS: FunctionAccess = { table: 'bootstrap', serverSecrets: true, memorySize: 256 };

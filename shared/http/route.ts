@@ -8,7 +8,7 @@ import type { Principal, Scope } from '#shared/auth/principal';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Routes are grouped into one Lambda function per domain (keeps the stack far below 500 resources). */
-export const DOMAINS = ['platform', 'inventory', 'identity', 'sync', 'monitoring'] as const;
+export const DOMAINS = ['platform', 'inventory', 'identity', 'sync', 'monitoring', 'operations'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 /** `public`: no credentials; `authenticated`: any valid credential (self-service routes); `scope`: that scope. */

@@ -5,7 +5,6 @@ import { alertEntity } from '#shared/domains/monitoring/alert';
 import { acknowledgeAlert, raiseAlert, resolveAlert } from '#shared/domains/monitoring/alerts';
 import { monitoringConfigRoutes } from '#shared/domains/monitoring/config-routes';
 import { alertRuleRoutes } from '#shared/domains/monitoring/rules-routes';
-import { maintenanceProcedureRoutes } from '#shared/domains/operations/procedure-routes';
 import { crudRoutes, errorResponses, idParams, objectResponse, readVisible } from '#shared/http/crud';
 import { defineRoute, type RouteDefinition } from '#shared/http/route';
 import { createSchema, resourceSchema } from '#shared/model/entity';
@@ -86,9 +85,4 @@ const alertRoutes: RouteDefinition[] = [
   ),
 ];
 
-export const monitoringRoutes: RouteDefinition[] = [
-  ...alertRoutes,
-  ...alertRuleRoutes,
-  ...monitoringConfigRoutes,
-  ...maintenanceProcedureRoutes,
-];
+export const monitoringRoutes: RouteDefinition[] = [...alertRoutes, ...alertRuleRoutes, ...monitoringConfigRoutes];

@@ -21,7 +21,7 @@ const REVISION_PREFIX = 'REVISION#';
 const revisionSortKey = (revision: number) => `${REVISION_PREFIX}${String(revision).padStart(10, '0')}`;
 const read = { scope: 'operations:read' } as const;
 const write = { scope: 'operations:write' } as const;
-const common = { domain: 'monitoring', tag: entity.collection } as const;
+const common = { domain: 'operations', tag: entity.collection } as const;
 const base = `/v1/${entity.collection}`;
 const item = resourceSchema(entity);
 
@@ -86,7 +86,7 @@ async function storedRevisions(id: string): Promise<{ revision: number; updated_
 
 export const maintenanceProcedureRoutes: RouteDefinition[] = [
   ...crudRoutes(entity, {
-    domain: 'monitoring',
+    domain: 'operations',
     read,
     write,
     without: ['update'],

@@ -22,7 +22,7 @@ import type { EntityRecord } from '#shared/model/entity';
 import { uuid } from '#shared/model/fields';
 
 const read = { scope: 'operations:read' } as const;
-const common = { domain: 'monitoring', tag: maintenanceWindowEntity.collection } as const;
+const common = { domain: 'operations', tag: maintenanceWindowEntity.collection } as const;
 
 const occurrenceSchema = z
   .object({
