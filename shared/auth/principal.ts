@@ -94,3 +94,13 @@ export const SYSTEM_MONITORING: Principal = {
   scopes: ['admin'],
   datacenter_access: 'all',
 };
+
+/** The backup scheduler: materialises backup jobs, marks overdue ones missed and raises their alerts. */
+export const SYSTEM_BACKUP: Principal = {
+  kind: 'system',
+  id: 'system:backup',
+  user_id: null,
+  role: 'admin',
+  scopes: ['admin'],
+  datacenter_access: 'all',
+};

@@ -65,6 +65,26 @@ beforeAll(async () => {
   });
   expect((await send('PATCH', `/v1/maintenance-procedures/${procedure.id}`, { body: { title: 'openapi v2' } })).status).toBe(200);
   Object.assign(real, { 'maintenance-procedures': procedure.id });
+  // A backup policy over the VM, and one job of it.
+  const backupPolicy = await created(send, 'backup-policies', {
+    datacenter_id: a.dc.id,
+    name: 'openapi',
+    scope_kind: 'vm',
+    vm_id: a.vm.id,
+    schedule_cron: '0 2 * * *',
+    retention: { daily: 7, weekly: 0, monthly: 0, yearly: 0 },
+    target: 'openapi',
+    rpo_hours: 24,
+  });
+  const backupJob = await created(send, 'backup-schedules', {
+    policy_id: backupPolicy.id,
+    vm_id: a.vm.id,
+    scheduled_at: '2025-01-01T01:00:00Z',
+    status: 'scheduled',
+  });
+  Object.assign(real, { 'backup-policies': backupPolicy.id, 'backup-schedules': backupJob.id });
+  const securityPolicy = await created(send, 'security-policies', { name: 'openapi', category: 'other' });
+  Object.assign(real, { 'security-policies': securityPolicy.id });
   Object.assign(real, {
     'vsphere-connections': connection.id,
     'sync-history': sync.sync_id,

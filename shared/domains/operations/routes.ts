@@ -2,8 +2,10 @@
  * Routes of the operations domain: maintenance windows (and the questions monitoring and people ask of them) and
  * maintenance procedures.
  */
+import { backupRoutes } from '#shared/domains/operations/backup-routes';
 import { maintenanceWindowEntity } from '#shared/domains/operations/maintenance-window';
 import { maintenanceProcedureRoutes } from '#shared/domains/operations/procedure-routes';
+import { securityPolicyRoutes } from '#shared/domains/operations/security-routes';
 import { maintenanceWindowQueryRoutes } from '#shared/domains/operations/window-routes';
 import { crudRoutes } from '#shared/http/crud';
 import type { RouteDefinition } from '#shared/http/route';
@@ -15,4 +17,7 @@ export const operationsRoutes: RouteDefinition[] = [
   ...maintenanceWindowQueryRoutes,
   ...crudRoutes(maintenanceWindowEntity, operations),
   ...maintenanceProcedureRoutes,
+  ...securityPolicyRoutes,
+  // Backup policies (coverage and restore-points before their /{id} routes) and backup jobs.
+  ...backupRoutes,
 ];

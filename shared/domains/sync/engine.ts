@@ -17,6 +17,7 @@ import { serverEntity } from '#shared/domains/inventory/server';
 import { storageBayEntity } from '#shared/domains/inventory/storage-bay';
 import { vmEntity } from '#shared/domains/inventory/vm';
 import { evaluateAfterSync, trackMonitoring } from '#shared/domains/monitoring/evaluation';
+import { evaluateSecurityPolicies } from '#shared/domains/operations/security-evaluation';
 import { vsphereConnectionEntity } from '#shared/domains/sync/connection';
 import { SYNCED_KINDS, type SyncCounts, syncHistoryEntity } from '#shared/domains/sync/history';
 import { acquireLease, releaseLease, renewLease } from '#shared/domains/sync/lease';
@@ -333,7 +334,13 @@ export async function syncDatacenter(job: SyncJob): Promise<SyncOutcome> {
       .catch((error: unknown) => log.error('sync bookkeeping failed', { sync_id: job.sync_id, ...describeError(error) }))
       // Thresholds see the fresh inventory and last_sync_status (a failed sync feeds `sync_failed`). Tracked from
       // before `finish` so whoever sees the finished history can wait for monitoring; it never fails the sync.
-      .then(() => evaluateAfterSync(job.datacenter_id, job.sync_id));
+      .then(() => evaluateAfterSync(job.datacenter_id, job.sync_id))
+      // Security policies see the fresh inventory too; their failures are logged, never fail the sync.
+      .then(() =>
+        evaluateSecurityPolicies(job.datacenter_id).catch((error: unknown) =>
+          log.error('security policy evaluation failed', { sync_id: job.sync_id, ...describeError(error) }),
+        ),
+      );
     trackMonitoring(job.datacenter_id, settled);
     await settled;
   }

@@ -6,6 +6,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SYSTEM_SYNC } from '#shared/auth/principal';
 import { repo } from '#shared/db/repository';
+import { runBackupScheduler } from '#shared/domains/operations/backup-scheduler';
 import { evaluateDue } from '#shared/domains/monitoring/evaluation';
 import { vsphereConnectionEntity } from '#shared/domains/sync/connection';
 import { type SyncTrigger, syncHistoryEntity } from '#shared/domains/sync/history';
@@ -148,6 +149,8 @@ export async function dispatchDueSyncs(now = clock.now()): Promise<{ started: st
     }
   }
   await failAbandonedRuns();
+  // Backups: materialise the next jobs, mark overdue ones missed (never throws).
+  await runBackupScheduler(now).catch((error: unknown) => log.warn('backup scheduler failed', describeError(error)));
   // Time-based monitoring rules (for-durations) must elapse between syncs: the same one-minute tick evaluates them.
   await evaluateDue(now).catch((error: unknown) => log.warn('scheduled monitoring evaluation failed', describeError(error)));
   return { started, skipped };
