@@ -253,3 +253,51 @@ test('a sync job delivered twice (a Lambda retry) runs once: the second delivery
   const after = (await h.send('GET', `/v1/sync-history/${history.id}`)).body;
   expect(after).toEqual(history);
 });
+
+test('a security policy against synced inventory: exactly the uncovered production VMs violate it, after the sync and on demand; covering one clears it', async () => {
+  const { monitoringSettled } = await import('#shared/domains/monitoring/evaluation');
+  const vms = (await listAll(`/v1/vms?datacenter_id=${dc.DC0}`)).filter((vm) => vm.missing_since === null);
+  const production = (await h.send('POST', '/v1/tags', { body: { name: unique('production') } })).body;
+  const tagged = vms.slice(0, 2);
+  for (const vm of tagged) expect((await h.send('PUT', `/v1/vms/${vm.id}/tags`, { body: { tag_ids: [production.id] } })).status).toBe(200);
+  const policy = await h.send('POST', '/v1/security-policies', {
+    body: {
+      name: 'Production VMs must have a backup policy',
+      datacenter_id: dc.DC0,
+      category: 'backup',
+      severity: 'critical',
+      mode: 'enforce',
+      rule: { entity_type: 'vm', tag: production.name, field: 'backup_policy', operator: 'exists', value: null },
+    },
+  });
+  expect(policy.status).toBe(201);
+
+  await syncAndWait(dc.DC0);
+  await monitoringSettled(dc.DC0);
+  const alerts = (await h.send('GET', `/v1/alerts?source=security-policy&datacenter_id=${dc.DC0}&status=firing`)).body.items;
+  expect(alerts.map((alert: any) => alert.related_id).sort()).toEqual(tagged.map((vm) => vm.id).sort());
+  expect(alerts.every((alert: any) => alert.severity === 'critical')).toBe(true);
+  const violations = (await h.send('GET', `/v1/security-policies/${policy.body.id}/violations`)).body.violations;
+  expect(violations.map((violation: any) => violation.entity_id).sort()).toEqual(tagged.map((vm) => vm.id).sort());
+
+  const covered = tagged[0];
+  const backup = await h.send('POST', '/v1/backup-policies', {
+    body: {
+      name: 'nightly',
+      datacenter_id: dc.DC0,
+      scope_kind: 'vm',
+      vm_id: covered.id,
+      schedule_cron: '0 2 * * *',
+      retention: { daily: 7, weekly: 4, monthly: 12, yearly: 1 },
+      target: 'backup-repo-1',
+      rpo_hours: 26,
+    },
+  });
+  expect(backup.status).toBe(201);
+  const after = (await h.send('GET', `/v1/security-policies/${policy.body.id}/violations`)).body.violations;
+  expect(after.map((violation: any) => violation.entity_id)).toEqual([tagged[1].id]);
+  await syncAndWait(dc.DC0);
+  await monitoringSettled(dc.DC0);
+  const open = (await h.send('GET', `/v1/alerts?source=security-policy&datacenter_id=${dc.DC0}&status=firing`)).body.items;
+  expect(open.map((alert: any) => alert.related_id)).toEqual([tagged[1].id]);
+});
