@@ -1,7 +1,7 @@
 /**
- * Who is calling, and what they may do. The authorizer builds a Principal from a credential; every route asks
- * `assertScope` for the action and `datacenterAccess` for the objects. Issue-3 identity (users, roles, sessions)
- * only changes how a Principal is built, not how it is checked.
+ * Who is calling, and what they may do. The authorizer builds a Principal from a credential (shared/auth/
+ * authenticate.ts); the dispatcher checks the route's scope with `hasScope`, and the collection routes check
+ * objects with `canAccessDatacenter` (shared/http/crud.ts).
  */
 import { z } from 'zod';
 
