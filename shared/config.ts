@@ -43,8 +43,3 @@ async function loadServerSecrets(): Promise<ServerSecrets> {
     api_key_pepper: process.env.API_KEY_PEPPER,
   });
 }
-
-/** Tests change secrets between cases. */
-export function resetServerSecretsCache(): void {
-  cached = undefined;
-}

@@ -41,10 +41,6 @@ export function authorizerCacheTtlMs(): number {
 
 const cache = new Map<string, { principal: Principal; expires: number }>();
 
-export function clearAuthenticationCache(): void {
-  cache.clear();
-}
-
 export async function authenticate(credentials: PresentedCredentials): Promise<Principal | undefined> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(credentials.authorization ?? '')?.[1];
   const presented = credentials.apiKey ?? bearer;

@@ -233,7 +233,8 @@ export class SoapTransport {
   }
 }
 
-function sdkUrl(endpoint: string): URL {
+/** The SOAP endpoint of a vCenter URL: `https://vc` and `https://vc/sdk` both mean `https://vc/sdk`. */
+export function sdkUrl(endpoint: string): URL {
   let url: URL;
   try {
     url = new URL(endpoint);

@@ -8,7 +8,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { secretsManagerStore } from '#shared/domains/sync/credentials';
-import { endpointProblem, sdkUrl } from '#shared/domains/sync/endpoint-policy';
+import { endpointProblem } from '#shared/domains/sync/endpoint-policy';
+import { sdkUrl } from '#shared/vsphere/soap';
 import { changedFields } from '#shared/domains/sync/engine';
 import { isDue } from '#shared/domains/sync/trigger';
 
@@ -48,7 +49,8 @@ describe('vCenter endpoint policy (SSRF guard)', () => {
   });
 
   test('the SDK URL is derived the same way with or without /sdk', () => {
-    expect(sdkUrl('https://vc.example.com/sdk')).toBe(sdkUrl('https://vc.example.com'));
+    expect(sdkUrl('https://vc.example.com/sdk').href).toBe('https://vc.example.com/sdk');
+    expect(sdkUrl('https://vc.example.com/').href).toBe('https://vc.example.com/sdk');
   });
 });
 

@@ -36,13 +36,3 @@ export const userEntity: EntityDefinition = defineEntity({
     email: z.string().max(254).optional(),
   }),
 });
-
-/** Attributes on a user item that never leave the server. */
-export const USER_SECRET_ATTRIBUTES = [
-  'password_hash',
-  'totp_secret_sealed',
-  'totp_pending_sealed',
-  'totp_last_step',
-  'recovery_code_hashes',
-  'failed_login_count',
-] as const;

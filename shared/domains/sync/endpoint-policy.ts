@@ -42,9 +42,3 @@ export function endpointProblem(value: string): string | undefined {
   if (isIP(host) === 0 && !/^[a-z0-9.-]+$/.test(host)) return 'has an invalid host name';
   return undefined;
 }
-
-/** The SOAP endpoint of a vCenter URL (`https://vc` and `https://vc/sdk` both mean `https://vc/sdk`). */
-export function sdkUrl(endpoint: string): string {
-  const url = new URL(endpoint);
-  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/sdk$/, '')}`;
-}
